@@ -1,0 +1,57 @@
+// Lint configuration. The second block is the determinism guard (DESIGN.md,
+// "Determinism rules"): code in src/runtime and sim may reach time, randomness,
+// sockets, files and processes only through the platform seam.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const seamOnly = 'use the platform seam (src/runtime/platform/types.ts); see DESIGN.md, determinism rules';
+
+const bannedModules = [
+  'net', 'tls', 'dgram', 'fs', 'fs/promises', 'child_process', 'timers', 'timers/promises',
+  'perf_hooks', 'worker_threads', 'cluster', 'http', 'https', 'http2', 'os', 'dns',
+].flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: seamOnly, allowTypeImports: true }));
+
+const bannedCryptoImports = ['node:crypto', 'crypto'].map((name) => ({
+  name,
+  importNames: ['randomBytes', 'randomInt', 'randomUUID', 'randomFill', 'randomFillSync', 'getRandomValues', 'webcrypto'],
+  message: `nondeterministic randomness: ${seamOnly}`,
+}));
+
+export const determinismRules = {
+  'no-restricted-imports': ['error', { paths: [...bannedModules, ...bannedCryptoImports] }],
+  'no-restricted-globals': [
+    'error',
+    ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate',
+      'queueMicrotask', 'performance', 'crypto'].map((name) => ({ name, message: seamOnly })),
+  ],
+  'no-restricted-properties': [
+    'error',
+    { object: 'Math', property: 'random', message: seamOnly },
+    { object: 'process', property: 'nextTick', message: seamOnly },
+    { object: 'process', property: 'hrtime', message: seamOnly },
+    { object: 'process', property: 'uptime', message: seamOnly },
+    { object: 'globalThis', property: 'Date', message: seamOnly },
+    { object: 'globalThis', property: 'setTimeout', message: seamOnly },
+  ],
+};
+
+/** The platform implementations: the only runtime/sim files allowed to touch the host directly. */
+export const platformImplementations = ['src/runtime/platform/real/**', 'src/runtime/platform/node-tls.ts'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'reports/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['src/runtime/**/*.ts', 'sim/**/*.ts'],
+    ignores: platformImplementations,
+    rules: determinismRules,
+  },
+);
