@@ -4,7 +4,7 @@
 // See DESIGN.md, "The platform seam".
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
-import type { TLSSocket, SecureContextOptions, PeerCertificate } from 'node:tls';
+import type { TLSSocket, SecureContext, SecureContextOptions, PeerCertificate } from 'node:tls';
 
 export interface Platform {
   /** Name of the host this platform belongs to (sim host name, or the real hostname). */
@@ -118,7 +118,7 @@ export interface TlsClientOptions extends SecureContextOptions {
 export interface TlsServerOptions extends SecureContextOptions {
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
-  SNICallback?: (servername: string, callback: (err: Error | null, ctx?: import('node:tls').SecureContext) => void) => void;
+  SNICallback?: (servername: string, callback: (err: Error | null, ctx?: SecureContext) => void) => void;
   handshakeTimeoutMs?: number;
 }
 
