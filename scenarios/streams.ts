@@ -1,0 +1,227 @@
+// streams: ten hosts behind a NAT exchange bulk data with a server, half of
+// them through an authenticating HTTP CONNECT proxy, while every link loses,
+// duplicates and reorders frames and two partitions come and go.
+//
+//   lan 198.19.1.0/24          wan 198.18.0.0/24              dc 198.18.1.0/24
+//   h01..h10 ── nat(masq) ──── proxy:3128 ── r1 ──────────── server:9000
+//
+// Story:
+//   0.5 s  wave 0: every host opens two streams
+//   1.5 s  nat is cut off from r1 for 2 s: TCP must ride it out
+//   3.8 s  wave 1: every host opens two streams
+//   4.0 s  h06..h10 are cut off from proxy and server for 30 s: their
+//          streams in flight must fail at both ends (keepalive, user timeout)
+//  40.0 s  wave 2, after every fault healed: every stream must succeed
+import type { Scenario, ScenarioOptions, ScenarioRun } from '../sim/scenario.js';
+import { invariant } from '../sim/scenario.js';
+import { World } from '../sim/network/world.js';
+import type { Fault } from '../sim/network/faults.js';
+import { scheduleFaults } from '../sim/network/faults.js';
+import { StreamLedger, runBulkClient, serveBulk, type StreamRecord } from '../sim/workloads/bulk-stream.js';
+import { startProxy } from '../src/runtime/proxy/proxy-service.js';
+import { dialViaProxy } from '../src/runtime/proxy/connect-client.js';
+import type { SimHost } from '../sim/network/host.js';
+
+const HOST_COUNT = 10;
+const STREAMS_PER_WAVE = 2;
+const WAVE_START_MS = [500, 3_800, 40_000];
+const SERVER_PORT = 9000;
+const PROXY_PORT = 3128;
+const PROXY_USER = { username: 'lab', password: 'streams' };
+const STREAM_BYTES_MIN = 16 * 1024;
+const STREAM_BYTES_MAX = 192 * 1024;
+const KEEPALIVE_IDLE_MS = 5_000;
+/** Every stream must have settled at both ends by then, or the run fails. */
+const DEADLINE_MS = 180_000;
+
+/** Kernel settings of every host: a broken path is declared dead within ~10 s. */
+const TCP = { userTimeoutMs: 10_000, keepAliveIntervalMs: 1_000, keepAliveProbes: 3, synRetries: 3 } as const;
+
+const hostNames = Array.from({ length: HOST_COUNT }, (_, i) => `h${String(i + 1).padStart(2, '0')}`);
+
+export const defaultFaults: Fault[] = [
+  { atMs: 1_500, kind: 'partition', sideA: ['nat'], sideB: ['r1'], id: 'nat-r1' },
+  { atMs: 3_500, kind: 'heal', id: 'nat-r1' },
+  { atMs: 4_000, kind: 'partition', sideA: hostNames.slice(5), sideB: ['proxy', 'server'], id: 'far-half' },
+  { atMs: 34_000, kind: 'heal', id: 'far-half' },
+];
+
+function buildWorld(seed: number): { world: World; clients: SimHost[]; proxy: SimHost; server: SimHost } {
+  const world = new World({ seed });
+  const lan = world.segment('lan', {
+    latencyMs: 1,
+    jitterMs: 0.5,
+    lossRate: 0.01,
+    duplicateRate: 0.01,
+    reorderRate: 0.02,
+    bandwidthBytesPerSec: 12_500_000,
+  });
+  const wan = world.segment('wan', {
+    latencyMs: 5,
+    jitterMs: 2,
+    distribution: 'normal',
+    lossRate: 0.005,
+    duplicateRate: 0.005,
+    reorderRate: 0.01,
+    bandwidthBytesPerSec: 12_500_000,
+  });
+  const dc = world.segment('dc', { latencyMs: 0.5 });
+
+  const clients = hostNames.map((name, i) => {
+    const host = world.host(name, { tcp: TCP });
+    world.attach(host, lan, `198.19.1.${11 + i}/24`, { gateway: '198.19.1.1' });
+    return host;
+  });
+  const nat = world.router('nat', { tcp: TCP });
+  world.attach(nat, lan, '198.19.1.1/24', { iface: 'eth0' });
+  world.attach(nat, wan, '198.18.0.1/24', { iface: 'eth1', gateway: '198.18.0.254' });
+  world.nat(nat, { inside: 'eth0', outside: 'eth1' });
+
+  const proxy = world.host('proxy', { tcp: TCP });
+  world.attach(proxy, wan, '198.18.0.10/24', { gateway: '198.18.0.254' });
+  const r1 = world.router('r1');
+  world.attach(r1, wan, '198.18.0.254/24');
+  world.attach(r1, dc, '198.18.1.1/24');
+  const server = world.host('server', { tcp: TCP });
+  world.attach(server, dc, '198.18.1.10/24', { gateway: '198.18.1.1' });
+  return { world, clients, proxy, server };
+}
+
+async function run({ seed, faults = defaultFaults }: ScenarioOptions): Promise<ScenarioRun> {
+  const { world, clients, proxy, server } = buildWorld(seed);
+  const ledger = new StreamLedger();
+
+  world.registerModule('http-proxy', async (platform) =>
+    startProxy(platform, {
+      listen: { host: '0.0.0.0', port: PROXY_PORT },
+      users: [PROXY_USER],
+      allowedPorts: [SERVER_PORT],
+      idleTimeoutMs: 60_000,
+      connectTimeoutMs: 10_000,
+    }),
+  );
+  world.registerModule('bulk-server', async (platform) => {
+    const close = await serveBulk(platform, ledger, SERVER_PORT, KEEPALIVE_IDLE_MS);
+    return { stop: close };
+  });
+  proxy.onBoot((platform) => platform.processes.start({ name: 'proxy', module: 'http-proxy' }));
+  server.onBoot((platform) => platform.processes.start({ name: 'bulk', module: 'bulk-server' }));
+
+  clients.forEach((host, hostIndex) => {
+    const viaProxy = hostIndex % 2 === 0;
+    const platform = host.platform;
+    WAVE_START_MS.forEach((waveStartMs, wave) => {
+      for (let k = 0; k < STREAMS_PER_WAVE; k++) {
+        const startMs = waveStartMs + hostIndex * 37 + k * 11;
+        world.engine.schedule(startMs, () => {
+          const span = STREAM_BYTES_MAX - STREAM_BYTES_MIN;
+          void runBulkClient(platform, {
+            ledger,
+            id: `${host.name}-w${wave}-${k}`,
+            host: host.name,
+            via: viaProxy ? 'proxy' : 'direct',
+            upBytes: STREAM_BYTES_MIN + platform.random.int(span),
+            downBytes: STREAM_BYTES_MIN + platform.random.int(span),
+            open: () =>
+              viaProxy
+                ? dialViaProxy(platform.streams, platform.clock, {
+                    proxy: { host: '198.18.0.10', port: PROXY_PORT },
+                    target: { host: '198.18.1.10', port: SERVER_PORT },
+                    auth: PROXY_USER,
+                    allowHalfOpen: true,
+                    keepAliveIdleMs: KEEPALIVE_IDLE_MS,
+                  })
+                : Promise.resolve(
+                    platform.streams.connect({ host: '198.18.1.10', port: SERVER_PORT, allowHalfOpen: true, keepAliveIdleMs: KEEPALIVE_IDLE_MS }),
+                  ),
+          });
+        });
+      }
+    });
+  });
+  scheduleFaults(world, faults);
+
+  const lastWaveMs = Math.max(...WAVE_START_MS) + HOST_COUNT * 37 + STREAMS_PER_WAVE * 11;
+  await world.run({
+    untilMs: DEADLINE_MS,
+    stopWhen: () => world.engine.elapsedMs() > lastWaveMs && ledger.allSettled(),
+  });
+
+  const records = [...ledger.streams.values()];
+  // Ledger times are virtual wall-clock times; fault times count from the start of the run.
+  const faultsOverAtMs = world.engine.startMs + Math.max(0, ...faults.map((fault) => fault.atMs));
+  return { world, faults, invariants: checkStreams(records, faultsOverAtMs), metrics: metricsOf(world, records) };
+}
+
+function checkStreams(records: StreamRecord[], faultsOverAtMs: number) {
+  const silent: string[] = [];
+  const hanging: string[] = [];
+  for (const record of records) {
+    for (const [side, end] of [['client', record.client], ['server', record.server]] as const) {
+      if (end === undefined) continue;
+      if (end.state === 'truncated' || end.state === 'corrupt') silent.push(`${record.id} ${side}: ${end.state} (${end.detail})`);
+      if (end.state === 'pending') hanging.push(`${record.id} ${side} still waiting`);
+    }
+    if (record.client.state === 'ok' && record.server?.state !== 'ok') {
+      hanging.push(`${record.id} client completed but server ${record.server?.state ?? 'never saw it'}`);
+    }
+  }
+  const afterFaults = records.filter((record) => record.startedAtMs > faultsOverAtMs);
+  const failedAfterFaults = afterFaults.filter((record) => record.client.state !== 'ok');
+  const failed = records.filter((record) => record.client.state === 'error').length;
+  return [
+    invariant(
+      'every stream arrives intact and in order',
+      silent.length === 0,
+      silent.length === 0
+        ? `${records.length} streams; no end saw end-of-stream after missing, extra or wrong bytes`
+        : silent.slice(0, 5).join('; '),
+    ),
+    invariant(
+      'a failed stream fails at both ends',
+      hanging.length === 0,
+      hanging.length === 0 ? `${failed} streams failed, each seen by every end that held it; none left waiting` : hanging.slice(0, 5).join('; '),
+    ),
+    invariant(
+      'after the faults heal, every new stream succeeds',
+      afterFaults.length > 0 && failedAfterFaults.length === 0,
+      afterFaults.length === 0
+        ? 'no stream started after the last fault'
+        : failedAfterFaults.length === 0
+          ? `${afterFaults.length} streams started after the last fault, all completed`
+          : failedAfterFaults.slice(0, 5).map((record) => `${record.id}: ${record.client.detail}`).join('; '),
+    ),
+  ];
+}
+
+function metricsOf(world: World, records: StreamRecord[]) {
+  let retransmits = 0;
+  let timeouts = 0;
+  for (const host of world.hosts.values()) {
+    const stats = host.stack.tcp.segmentStats();
+    retransmits += stats.segmentsRetransmitted;
+    timeouts += stats.timeouts;
+  }
+  let duplicated = 0;
+  for (const segment of world.segments.values()) duplicated += segment.framesDuplicated;
+  const ok = records.filter((record) => record.client.state === 'ok');
+  const nat = world.getHost('nat').stack.nat;
+  return {
+    'streams.total': records.length,
+    'streams.ok': ok.length,
+    'streams.failed': records.length - ok.length,
+    'bytes.verified': ok.reduce((sum, record) => sum + record.upBytes + record.downBytes, 0),
+    'tcp.retransmits': retransmits,
+    'tcp.timeouts': timeouts,
+    'frames.lost': world.drops.get('loss') ?? 0,
+    'frames.duplicated': duplicated,
+    'frames.partitioned': world.drops.get('partition') ?? 0,
+    'nat.mappings': nat?.stats.mappingsCreated ?? 0,
+  };
+}
+
+export const streams: Scenario = {
+  name: 'streams',
+  summary: 'ten hosts behind a NAT and an HTTP proxy move bulk data to a server through loss, duplication, reordering and partitions',
+  run,
+};

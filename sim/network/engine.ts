@@ -1,0 +1,260 @@
+// The simulation engine: one virtual clock, one seeded PRNG, one trace.
+//
+// Time comes only from a @sinonjs/fake-timers clock made with createClock()
+// and never installed globally. fake-timers has 1 ms resolution and turns a
+// 0 ms delay scheduled during a tick into 1 ms, so work due "now" goes on the
+// engine's own FIFO, which is drained before time moves.
+//
+// Real Node machinery (streams, TLS over JS streams) continues in nextTicks,
+// promise jobs and setImmediate callbacks. After an event that may have
+// started such work the engine yields to Node's event loop (a real
+// setImmediate round) until nothing new happens, and only then advances the
+// clock. What "may have started" means: a promise was created or settled
+// (v8 promise hooks), or a simulated socket touched a Node stream
+// (markAsync). Purely synchronous events (a datagram handled by a plain
+// callback) cost no yield, which keeps bulk packet simulation cheap.
+import FakeTimers from '@sinonjs/fake-timers';
+import { promiseHooks } from 'node:v8';
+import { Rng } from './rng.js';
+import { Trace, type TraceFields, type TraceOptions } from './trace.js';
+
+/** Virtual wall-clock time at the start of every run: 2026-01-01T00:00:00Z. */
+export const SIM_EPOCH_MS = 1_767_225_600_000;
+
+/** Settle rounds allowed at one virtual instant before the run is declared livelocked. */
+const SETTLE_ROUNDS_MAX = 100_000;
+/** Events handled per macrotask before yielding, so a long run never starves the process. */
+const EVENTS_PER_STEP_MAX = 20_000;
+/** Same-instant jobs allowed at one virtual instant before the run is declared livelocked. */
+const NOW_JOBS_PER_INSTANT_MAX = 5_000_000;
+
+type FakeClock = ReturnType<typeof FakeTimers.createClock>;
+
+/** Who a scheduled callback belongs to. A dead owner's callbacks never run. */
+export interface Owner {
+  readonly alive: boolean;
+  readonly label: string;
+  /** A callback of this owner threw: the owner fails (a process crashes), the run goes on. */
+  fail(error: unknown): void;
+}
+
+export class SimTimer {
+  cancelled = false;
+  fakeTimerId: unknown = undefined;
+  constructor(
+    readonly callback: () => void,
+    readonly owner: Owner | undefined,
+  ) {}
+}
+
+export interface RunOptions {
+  /** Stop at this virtual time (ms since the start of the run). */
+  untilMs?: number;
+  /** Stop this long after the current virtual time. */
+  forMs?: number;
+  /** Also stop as soon as this returns true (checked whenever the world is settled). */
+  stopWhen?: () => boolean;
+}
+
+export interface EngineOptions {
+  seed: number;
+  trace?: TraceOptions;
+}
+
+export class SimulationError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'SimulationError';
+    this.code = code;
+  }
+}
+
+export class Engine {
+  readonly seed: number;
+  readonly rng: Rng;
+  readonly trace: Trace;
+  readonly clock: FakeClock;
+  readonly startMs = SIM_EPOCH_MS;
+  /** Timer callbacks and same-instant jobs run so far. */
+  eventsRun = 0;
+  settleRounds = 0;
+
+  private nowQueue: SimTimer[] = [];
+  private nowHead = 0;
+  private dirty = false;
+  private running = false;
+
+  constructor(options: EngineOptions) {
+    this.seed = options.seed;
+    this.rng = Rng.fromSeed(options.seed);
+    this.trace = new Trace(options.trace);
+    this.clock = FakeTimers.createClock(SIM_EPOCH_MS);
+  }
+
+  /** Virtual wall-clock time in ms since the Unix epoch. */
+  now(): number {
+    return this.clock.now;
+  }
+
+  /** Virtual ms since the start of the run. */
+  elapsedMs(): number {
+    return this.clock.now - this.startMs;
+  }
+
+  record(host: string, kind: string, fields?: TraceFields): void {
+    this.trace.record(this.elapsedMs(), host, kind, fields);
+  }
+
+  /** Runs `callback` after delayMs of virtual time (0: at this instant, after what is already queued). */
+  schedule(delayMs: number, callback: () => void, owner?: Owner): SimTimer {
+    if (!(delayMs >= 0) || !Number.isFinite(delayMs)) {
+      throw new SimulationError('ERR_SIM_BAD_DELAY', `delay must be a finite number >= 0, got ${delayMs}`);
+    }
+    const timer = new SimTimer(callback, owner);
+    const wholeMs = Math.round(delayMs);
+    if (wholeMs === 0) {
+      this.nowQueue.push(timer);
+    } else {
+      timer.fakeTimerId = this.clock.setTimeout(() => this.runTimer(timer), wholeMs);
+    }
+    return timer;
+  }
+
+  cancel(timer: SimTimer | undefined): void {
+    if (timer === undefined || timer.cancelled) return;
+    timer.cancelled = true;
+    if (timer.fakeTimerId !== undefined) this.clock.clearTimeout(timer.fakeTimerId as number);
+  }
+
+  /** Something may have queued Node-internal async work: settle before time moves. */
+  markAsync(): void {
+    this.dirty = true;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /**
+   * Runs the world until the deadline, until stopWhen() holds, or until
+   * nothing is scheduled (quiet). Resolves with the virtual time reached.
+   */
+  run(options: RunOptions = {}): Promise<number> {
+    if (this.running) throw new SimulationError('ERR_SIM_REENTRANT', 'run() called while the engine is already running');
+    const deadlineMs =
+      options.untilMs ?? (options.forMs !== undefined ? this.elapsedMs() + options.forMs : undefined);
+    if (deadlineMs !== undefined && deadlineMs < this.elapsedMs()) {
+      throw new SimulationError('ERR_SIM_PAST_DEADLINE', `deadline ${deadlineMs} ms is before now (${this.elapsedMs()} ms)`);
+    }
+    this.running = true;
+    let deadlineHit = false;
+    const sentinel =
+      deadlineMs === undefined
+        ? undefined
+        : this.clock.setTimeout(() => {
+            deadlineHit = true;
+          }, deadlineMs - this.elapsedMs());
+    const timersWhenQuiet = sentinel === undefined ? 0 : 1;
+    const stopHooks = this.watchPromises();
+
+    return new Promise<number>((resolve, reject) => {
+      let settleRoundsHere = 0;
+      const finish = (error?: unknown): void => {
+        stopHooks();
+        if (sentinel !== undefined && !deadlineHit) this.clock.clearTimeout(sentinel);
+        this.running = false;
+        if (error === undefined) resolve(this.elapsedMs());
+        else reject(error);
+      };
+      const step = (): void => {
+        try {
+          let budget = EVENTS_PER_STEP_MAX;
+          for (;;) {
+            this.drainNowQueue();
+            if (this.dirty) {
+              this.dirty = false;
+              this.settleRounds++;
+              if (++settleRoundsHere > SETTLE_ROUNDS_MAX) {
+                throw new SimulationError(
+                  'ERR_SIM_LIVELOCK',
+                  `async work did not settle after ${SETTLE_ROUNDS_MAX} rounds at t=${this.elapsedMs()} ms`,
+                );
+              }
+              // The one place the engine touches real time: let Node drain
+              // nextTicks, promise jobs and immediates before time moves.
+              // eslint-disable-next-line no-restricted-globals
+              setImmediate(step);
+              return;
+            }
+            settleRoundsHere = 0;
+            if (deadlineHit || (options.stopWhen !== undefined && options.stopWhen())) return finish();
+            if (this.clock.countTimers() === timersWhenQuiet) {
+              // Quiet: nothing can happen any more; jump to the deadline if there is one.
+              if (sentinel !== undefined) this.clock.next();
+              return finish();
+            }
+            if (--budget === 0) {
+              // eslint-disable-next-line no-restricted-globals
+              setImmediate(step);
+              return;
+            }
+            this.clock.next();
+          }
+        } catch (error) {
+          finish(error);
+        }
+      };
+      // Start with a settle round so work queued by the caller lands first.
+      this.dirty = true;
+      step();
+    });
+  }
+
+  private runTimer(timer: SimTimer): void {
+    if (timer.cancelled) return;
+    timer.cancelled = true;
+    const owner = timer.owner;
+    if (owner !== undefined && !owner.alive) return;
+    this.eventsRun++;
+    if (owner === undefined) {
+      timer.callback();
+      return;
+    }
+    try {
+      timer.callback();
+    } catch (error) {
+      owner.fail(error);
+    }
+  }
+
+  private drainNowQueue(): void {
+    let ran = 0;
+    while (this.nowHead < this.nowQueue.length) {
+      const timer = this.nowQueue[this.nowHead++] as SimTimer;
+      if (++ran > NOW_JOBS_PER_INSTANT_MAX) {
+        throw new SimulationError(
+          'ERR_SIM_LIVELOCK',
+          `more than ${NOW_JOBS_PER_INSTANT_MAX} same-instant jobs at t=${this.elapsedMs()} ms`,
+        );
+      }
+      this.runTimer(timer);
+    }
+    if (this.nowHead > 0) {
+      this.nowQueue = [];
+      this.nowHead = 0;
+    }
+  }
+
+  private watchPromises(): () => void {
+    const markDirty = (): void => {
+      this.dirty = true;
+    };
+    const stopInit = promiseHooks.onInit(markDirty);
+    const stopSettled = promiseHooks.onSettled(markDirty);
+    return () => {
+      stopInit();
+      stopSettled();
+    };
+  }
+}

@@ -1,0 +1,157 @@
+// The simulated implementation of the platform seam, one view per process:
+// everything it opens belongs to that process and dies with it.
+import type {
+  Addresses,
+  ConnectOptions,
+  Datagrams,
+  InterfaceInfo,
+  ListenOptions,
+  Platform,
+  Processes,
+  RawSocket,
+  StreamListener,
+  StreamSocket,
+  Streams,
+  UdpSocket,
+} from '../../src/runtime/platform/types.js';
+import { PlatformError } from '../../src/runtime/platform/errors.js';
+import { createNodeTls } from '../../src/runtime/platform/node-tls.js';
+import { formatIpv4, IPV4_ANY, parseIpv4 } from './ip.js';
+import type { ProcessContext, Releasable } from './process.js';
+import type { SimHost } from './host.js';
+import { SimClock } from './sim-clock.js';
+import { SimFiles } from './sim-files.js';
+import { SimLog } from './sim-log.js';
+import { SimSocket } from './stack/sim-socket.js';
+
+const LISTEN_BACKLOG_DEFAULT = 511;
+
+export function createSimPlatform(host: SimHost, context: ProcessContext, random = host.rng.fork(context.label)): Platform {
+  const engine = host.world.engine;
+  const clock = new SimClock(engine, context);
+  return {
+    hostName: host.name,
+    clock,
+    random,
+    streams: simStreams(host, context),
+    tls: createNodeTls(clock),
+    datagrams: simDatagrams(host, context),
+    addresses: simAddresses(host),
+    processes: processesFor(host, context),
+    files: new SimFiles(() => host.disk, engine, context, host.fsyncLatencyMs),
+    log: new SimLog(host, { proc: context.label.slice(host.name.length + 1) }),
+  };
+}
+
+function simStreams(host: SimHost, context: ProcessContext): Streams {
+  return {
+    connect(options: ConnectOptions): StreamSocket {
+      const socket = new SimSocket(host, context, { allowHalfOpen: options.allowHalfOpen ?? false });
+      holdUntilClosed(context, socket);
+      socket.startConnect(options.host, options.port, options.localAddress);
+      if (options.keepAliveIdleMs !== undefined) socket.setKeepAlive(true, options.keepAliveIdleMs);
+      return socket;
+    },
+
+    async listen(options: ListenOptions, onConnection: (socket: StreamSocket) => void): Promise<StreamListener> {
+      const address = parseIpv4(options.host);
+      const listener = host.stack.tcp.listen({
+        address,
+        port: options.port,
+        backlog: options.backlog ?? LISTEN_BACKLOG_DEFAULT,
+        allowHalfOpen: options.allowHalfOpen ?? false,
+        owner: context,
+        onConnection: (socket) => {
+          if (!context.alive) {
+            socket.destroy();
+            return;
+          }
+          holdUntilClosed(context, socket);
+          onConnection(socket);
+        },
+      });
+      const releasable: Releasable = { release: () => host.stack.tcp.unlisten(listener) };
+      context.track(releasable);
+      return {
+        address: address === IPV4_ANY ? '0.0.0.0' : formatIpv4(address),
+        port: listener.options.port,
+        close: () => {
+          host.stack.tcp.unlisten(listener);
+          context.untrack(releasable);
+          return Promise.resolve();
+        },
+      };
+    },
+  };
+}
+
+function holdUntilClosed(context: ProcessContext, socket: SimSocket): void {
+  const releasable: Releasable = { release: () => socket.destroy() };
+  context.track(releasable);
+  socket.once('close', () => context.untrack(releasable));
+}
+
+function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
+  return {
+    async udp(options: { address?: string; port?: number }): Promise<UdpSocket> {
+      const socket = host.stack.udp.bind(context, options.address, options.port);
+      const releasable: Releasable = { release: () => void socket.close() };
+      context.track(releasable);
+      socket.once('close', () => context.untrack(releasable));
+      return socket;
+    },
+    async raw(options: { protocol: number }): Promise<RawSocket> {
+      const socket = host.stack.raw.open(context, options.protocol);
+      context.track({ release: () => void socket.close() });
+      return socket;
+    },
+  };
+}
+
+function simAddresses(host: SimHost): Addresses {
+  const nicNamed = (name: string) => {
+    const nic = host.stack.nicNamed(name);
+    if (nic === undefined) throw new PlatformError('EINVAL', `${host.name} has no interface ${name}`);
+    return nic;
+  };
+  return {
+    async list(): Promise<InterfaceInfo[]> {
+      return host.nics.map((nic) => ({
+        name: nic.name,
+        mac: nic.mac,
+        up: nic.up,
+        addresses: nic.addresses.map((entry) => ({ address: formatIpv4(entry.address), prefixLength: entry.prefixLength })),
+      }));
+    },
+    async add(iface: string, address: string, prefixLength: number): Promise<void> {
+      const nic = nicNamed(iface);
+      const ip = parseIpv4(address);
+      if (nic.hasAddress(ip)) throw new PlatformError('EEXIST', `${address} is already on ${host.name}/${iface}`);
+      nic.addresses.push({ address: ip, prefixLength });
+      host.world.engine.record(host.name, 'addr.add', { iface, address: `${address}/${prefixLength}` });
+    },
+    async remove(iface: string, address: string, prefixLength: number): Promise<void> {
+      const nic = nicNamed(iface);
+      const ip = parseIpv4(address);
+      const index = nic.addresses.findIndex((entry) => entry.address === ip && entry.prefixLength === prefixLength);
+      if (index < 0) throw new PlatformError('EADDRNOTAVAIL', `${address}/${prefixLength} is not on ${host.name}/${iface}`);
+      nic.addresses.splice(index, 1);
+      host.world.engine.record(host.name, 'addr.remove', { iface, address: `${address}/${prefixLength}` });
+    },
+    async gratuitousArp(iface: string, address: string): Promise<void> {
+      const nic = nicNamed(iface);
+      nic.neighbors.announce(parseIpv4(address));
+      host.world.engine.record(host.name, 'arp.gratuitous', { iface, address });
+    },
+  };
+}
+
+function processesFor(host: SimHost, context: ProcessContext): Processes {
+  return {
+    start: (spec) => host.processes.start(spec),
+    stop: (name, options) => host.processes.stop(name, options),
+    status: (name) => host.processes.status(name),
+    list: () => host.processes.list(),
+    watch: (listener) => host.processes.watchAs(context, listener),
+  };
+}

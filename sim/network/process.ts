@@ -1,0 +1,193 @@
+// Simulated processes. A process is a registered service main running inside
+// the simulation process, with its own platform view. Everything it opens
+// (sockets, listeners, timers) is tracked, so that:
+// - when it exits or crashes on its own, the kernel closes what it held, as
+//   an OS does (its TCP peers see FIN or RST);
+// - when its host crashes, it and everything it held vanish without a packet.
+import type { Platform, ProcessSpec, ProcessStatus, Processes, Service } from '../../src/runtime/platform/types.js';
+import { PlatformError, errorCode } from '../../src/runtime/platform/errors.js';
+import type { Owner } from './engine.js';
+import type { SimHost } from './host.js';
+
+export interface Releasable {
+  /** The process is gone: close like the kernel closes a dead process's descriptors. */
+  release(): void;
+}
+
+/** The owner of one incarnation of one process (or of a host's own scenario code). */
+export class ProcessContext implements Owner {
+  alive = true;
+  private readonly held = new Set<Releasable>();
+
+  constructor(
+    readonly host: SimHost,
+    readonly label: string,
+    private readonly onFailure: (error: unknown) => void,
+  ) {}
+
+  track(resource: Releasable): void {
+    if (!this.alive) throw new PlatformError('EBADF', `${this.label} is no longer running`);
+    this.held.add(resource);
+  }
+
+  untrack(resource: Releasable): void {
+    this.held.delete(resource);
+  }
+
+  fail(error: unknown): void {
+    this.onFailure(error);
+  }
+
+  /** Normal exit or process crash: the kernel releases what the process held. */
+  exit(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    const held = [...this.held];
+    this.held.clear();
+    for (const resource of held) resource.release();
+  }
+
+  /** Host crash: nothing is released, nothing is sent. */
+  vanish(): void {
+    this.alive = false;
+    this.held.clear();
+  }
+}
+
+interface SimProcess {
+  readonly spec: ProcessSpec;
+  readonly context: ProcessContext;
+  status: ProcessStatus;
+  service: Service | undefined;
+}
+
+const STOP_TIMEOUT_MS_DEFAULT = 5_000;
+
+export class SimProcesses implements Processes {
+  private readonly processes = new Map<string, SimProcess>();
+  private readonly watchers = new Set<{ listener: (status: ProcessStatus) => void; owner: Owner }>();
+
+  constructor(
+    private readonly host: SimHost,
+    private readonly platformFor: (context: ProcessContext) => Platform,
+  ) {}
+
+  async start(spec: ProcessSpec): Promise<void> {
+    const main = this.host.world.modules.get(spec.module);
+    if (main === undefined) {
+      throw new PlatformError('ERR_PROCESS_UNKNOWN_MODULE', `no service module "${spec.module}" is registered`);
+    }
+    const existing = this.processes.get(spec.name);
+    if (existing !== undefined && (existing.status.state === 'running' || existing.status.state === 'stopping')) {
+      throw new PlatformError('ERR_PROCESS_RUNNING', `process "${spec.name}" is already running on ${this.host.name}`);
+    }
+    const engine = this.host.world.engine;
+    const process: SimProcess = {
+      spec,
+      context: new ProcessContext(this.host, `${this.host.name}/${spec.name}`, (error) => this.crash(process, error)),
+      status: { name: spec.name, module: spec.module, state: 'running', startedAtMs: engine.now() },
+      service: undefined,
+    };
+    this.processes.set(spec.name, process);
+    engine.record(this.host.name, 'proc.start', { name: spec.name, module: spec.module });
+    try {
+      const service = await main(this.platformFor(process.context), spec.args ?? []);
+      if (!process.context.alive) return;
+      process.service = service;
+      service.done?.then(
+        () => this.end(process, 'exited', 0, undefined),
+        (error: unknown) => this.crash(process, error),
+      );
+    } catch (error) {
+      this.crash(process, error);
+      throw error;
+    }
+  }
+
+  async stop(name: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    const process = this.processes.get(name);
+    if (process === undefined) throw new PlatformError('ERR_PROCESS_NOT_FOUND', `no process "${name}" on ${this.host.name}`);
+    if (process.status.state !== 'running') return;
+    this.setState(process, { ...process.status, state: 'stopping' });
+    const engine = this.host.world.engine;
+    const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS_DEFAULT;
+    let killed = false;
+    const stopped = process.service?.stop() ?? Promise.resolve();
+    await new Promise<void>((resolve) => {
+      const timer = engine.schedule(timeoutMs, () => {
+        killed = true;
+        resolve();
+      }, this.host.kernel);
+      stopped.then(
+        () => {
+          engine.cancel(timer);
+          resolve();
+        },
+        () => {
+          engine.cancel(timer);
+          resolve();
+        },
+      );
+    });
+    this.end(process, 'stopped', killed ? 137 : 0, killed ? `killed after ${timeoutMs} ms` : undefined);
+  }
+
+  /** Stops a process (gracefully, if running) and starts it again with the same spec. */
+  async restart(name: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    const process = this.processes.get(name);
+    if (process === undefined) throw new PlatformError('ERR_PROCESS_NOT_FOUND', `no process "${name}" on ${this.host.name}`);
+    if (process.status.state === 'running') await this.stop(name, options);
+    await this.start(process.spec);
+  }
+
+  status(name: string): ProcessStatus | undefined {
+    const process = this.processes.get(name);
+    return process === undefined ? undefined : { ...process.status };
+  }
+
+  list(): ProcessStatus[] {
+    return [...this.processes.values()].map((process) => ({ ...process.status }));
+  }
+
+  watch(listener: (status: ProcessStatus) => void): () => void {
+    return this.watchAs(this.host.kernel, listener);
+  }
+
+  /** Watches on behalf of `owner`: its listener runs as that owner's code and dies with it. */
+  watchAs(owner: Owner, listener: (status: ProcessStatus) => void): () => void {
+    const watcher = { listener, owner };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** Host crash: every process vanishes; a rebooted host starts with none. */
+  vanishAll(): void {
+    for (const process of this.processes.values()) process.context.vanish();
+    this.processes.clear();
+    this.watchers.clear();
+  }
+
+  private crash(process: SimProcess, error: unknown): void {
+    if (!process.context.alive) return;
+    const reason = error instanceof Error ? `${errorCode(error) ?? error.name}: ${error.message}` : String(error);
+    this.host.world.engine.record(this.host.name, 'proc.crash', { name: process.spec.name, reason });
+    this.end(process, 'failed', 1, reason);
+  }
+
+  private end(process: SimProcess, state: 'exited' | 'stopped' | 'failed', exitCode: number, reason: string | undefined): void {
+    if (!process.context.alive) return;
+    process.context.exit();
+    this.host.world.engine.record(this.host.name, 'proc.end', { name: process.spec.name, state, exitCode });
+    const status: ProcessStatus = { ...process.status, state, exitCode };
+    if (reason !== undefined) status.reason = reason;
+    this.setState(process, status);
+  }
+
+  private setState(process: SimProcess, status: ProcessStatus): void {
+    process.status = status;
+    if (status.state === 'running') return;
+    for (const watcher of [...this.watchers]) {
+      this.host.world.engine.schedule(0, () => watcher.listener({ ...status }), watcher.owner);
+    }
+  }
+}

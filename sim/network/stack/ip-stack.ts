@@ -1,0 +1,216 @@
+// The IPv4 layer of a simulated host: routing (connected subnets plus static
+// routes, longest prefix wins), local delivery, forwarding with TTL for
+// routers, the NAT hooks, and dispatch to TCP, UDP and raw sockets.
+import type { Cidr, Ipv4 } from '../ip.js';
+import { IPV4_BROADCAST, inSubnet, isLoopback, isMulticast, subnetBroadcast } from '../ip.js';
+import type { Frame, IpPacket } from '../packet.js';
+import { BROADCAST_MAC, IPPROTO_TCP, IPPROTO_UDP, multicastMac } from '../packet.js';
+import type { Nic } from '../nic.js';
+import type { SimHost } from '../host.js';
+import type { Nat } from '../nat.js';
+import { TcpLayer } from './tcp-layer.js';
+import { UdpLayer } from './udp.js';
+import { RawLayer } from './raw.js';
+
+export interface Route {
+  readonly destination: Cidr;
+  /** Gateway; absent for an on-link route. */
+  readonly via?: Ipv4;
+  readonly nic: Nic;
+}
+
+export interface RouteChoice {
+  nic: Nic;
+  nextHop: Ipv4;
+}
+
+export class IpStack {
+  readonly tcp: TcpLayer;
+  readonly udp: UdpLayer;
+  readonly raw: RawLayer;
+  readonly routes: Route[] = [];
+  forwarding = false;
+  nat: Nat | undefined;
+
+  constructor(readonly host: SimHost) {
+    this.tcp = new TcpLayer(host);
+    this.udp = new UdpLayer(host);
+    this.raw = new RawLayer(host);
+  }
+
+  isLocalAddress(address: Ipv4): boolean {
+    if (isLoopback(address)) return true;
+    for (const nic of this.host.nics) if (nic.hasAddress(address)) return true;
+    return false;
+  }
+
+  nicNamed(name: string): Nic | undefined {
+    return this.host.nics.find((nic) => nic.name === name);
+  }
+
+  route(destination: Ipv4): RouteChoice | undefined {
+    let best: RouteChoice | undefined;
+    let bestPrefix = -1;
+    for (const nic of this.host.nics) {
+      if (!nic.up) continue;
+      for (const entry of nic.addresses) {
+        if (entry.prefixLength > bestPrefix && inSubnet(destination, entry)) {
+          best = { nic, nextHop: destination };
+          bestPrefix = entry.prefixLength;
+        }
+      }
+    }
+    for (const route of this.routes) {
+      if (route.nic.up && route.destination.prefixLength > bestPrefix && inSubnet(destination, route.destination)) {
+        best = { nic: route.nic, nextHop: route.via ?? destination };
+        bestPrefix = route.destination.prefixLength;
+      }
+    }
+    return best;
+  }
+
+  /** Source address the kernel picks for a connection or datagram to `destination`. */
+  sourceAddressFor(destination: Ipv4): Ipv4 | undefined {
+    // Talking to ourselves: the destination is also the source, as on Linux.
+    if (this.isLocalAddress(destination)) return destination;
+    const choice = this.route(destination);
+    return choice?.nic.sourceFor(choice.nextHop);
+  }
+
+  /** Sends a locally generated packet. `nic` is required for multicast and broadcast. */
+  send(packet: IpPacket, nic?: Nic): boolean {
+    const destination = packet.destination;
+    if (isLoopback(destination) || this.isLocalAddress(destination)) {
+      this.host.world.engine.schedule(0, () => this.receiveLocal(packet, undefined), this.host.kernel);
+      return true;
+    }
+    if (isMulticast(destination) || destination === IPV4_BROADCAST) {
+      const out = nic ?? this.host.nics.find((candidate) => candidate.up && candidate.addresses.length > 0);
+      if (out === undefined) return false;
+      const destinationMac = destination === IPV4_BROADCAST ? BROADCAST_MAC : multicastMac(destination);
+      out.transmit({ sourceMac: out.mac, destinationMac, ip: packet });
+      return true;
+    }
+    const choice = this.route(destination);
+    if (choice === undefined) {
+      this.host.world.recordPacketDrop(this.host.name, packet, 'no-route');
+      return false;
+    }
+    choice.nic.neighbors.send(packet, choice.nextHop);
+    return true;
+  }
+
+  receiveFrame(nic: Nic, frame: Frame): void {
+    const world = this.host.world;
+    world.recordFrame(this.host.name, nic.segment.name, frame);
+    if (frame.arp !== undefined) {
+      nic.neighbors.onArp(frame.arp);
+      return;
+    }
+    const packet = frame.ip;
+    if (packet === undefined) return;
+    const destination = packet.destination;
+
+    if (isMulticast(destination)) {
+      if (nic.multicastGroups.has(destination)) this.receiveLocal(packet, nic);
+      return;
+    }
+    if (frame.destinationMac !== nic.mac && frame.destinationMac !== BROADCAST_MAC) return;
+
+    const nat = this.nat;
+    if (nat !== undefined && nic === nat.outside && nic.hasAddress(destination) && this.isNatProtocol(packet)) {
+      const translated = nat.inbound(packet);
+      if (translated !== undefined) {
+        this.forward(translated, nic);
+        return;
+      }
+      if (!this.hasLocalSocket(packet)) {
+        world.recordPacketDrop(this.host.name, packet, 'nat-no-mapping');
+        return;
+      }
+    }
+    if (this.isLocalAddress(destination) || destination === IPV4_BROADCAST || this.isSubnetBroadcast(nic, destination)) {
+      this.receiveLocal(packet, nic);
+      return;
+    }
+    if (this.forwarding) {
+      this.forward(packet, nic);
+      return;
+    }
+    world.recordPacketDrop(this.host.name, packet, 'not-for-host');
+  }
+
+  /** The link layer gave up on a packet's next hop (ARP failed). */
+  notifyUnreachable(packet: IpPacket): void {
+    if (packet.originHost !== this.host.name) return;
+    if (packet.protocol === IPPROTO_TCP) this.tcp.hostUnreachable(packet);
+  }
+
+  reset(): void {
+    this.tcp.reset();
+    this.udp.reset();
+    this.raw.reset();
+    this.nat?.reset();
+  }
+
+  private forward(packet: IpPacket, inNic: Nic): void {
+    const world = this.host.world;
+    if (packet.ttl <= 1) {
+      world.recordPacketDrop(this.host.name, packet, 'ttl-expired');
+      return;
+    }
+    const choice = this.route(packet.destination);
+    if (choice === undefined) {
+      world.recordPacketDrop(this.host.name, packet, 'no-route');
+      return;
+    }
+    let out: IpPacket = { ...packet, ttl: packet.ttl - 1 };
+    const nat = this.nat;
+    if (nat !== undefined && choice.nic === nat.outside && inNic !== nat.outside) {
+      if (!this.isNatProtocol(packet)) {
+        world.recordPacketDrop(this.host.name, packet, 'nat-protocol');
+        return;
+      }
+      const translated = nat.outbound(out);
+      if (translated === undefined) {
+        world.recordPacketDrop(this.host.name, packet, 'nat-table-full');
+        return;
+      }
+      out = translated;
+    }
+    choice.nic.neighbors.send(out, choice.nextHop);
+  }
+
+  private receiveLocal(packet: IpPacket, nic: Nic | undefined): void {
+    const world = this.host.world;
+    if (world.pathBlocked(packet.originHost, this.host.name)) {
+      world.recordPacketDrop(this.host.name, packet, 'partition');
+      return;
+    }
+    switch (packet.protocol) {
+      case IPPROTO_TCP:
+        this.tcp.receive(packet);
+        return;
+      case IPPROTO_UDP:
+        this.udp.receive(packet, nic);
+        return;
+      default:
+        this.raw.receive(packet, nic);
+    }
+  }
+
+  private isNatProtocol(packet: IpPacket): boolean {
+    return packet.protocol === IPPROTO_TCP || packet.protocol === IPPROTO_UDP;
+  }
+
+  private hasLocalSocket(packet: IpPacket): boolean {
+    if (packet.tcp !== undefined) return this.tcp.hasListener(packet.destination, packet.tcp.destinationPort);
+    if (packet.udp !== undefined) return this.udp.isBound(packet.udp.destinationPort);
+    return false;
+  }
+
+  private isSubnetBroadcast(nic: Nic, destination: Ipv4): boolean {
+    for (const entry of nic.addresses) if (entry.prefixLength < 31 && subnetBroadcast(entry) === destination) return true;
+    return false;
+  }
+}

@@ -1,0 +1,139 @@
+// Raw IP-protocol sockets (VRRP is protocol 112, AH 51): every packet of the
+// protocol that reaches the host goes to every open socket of that protocol,
+// with the IP header fields a VRRP implementation checks (TTL, addresses).
+import { EventEmitter } from 'node:events';
+import type { RawPacketInfo, RawSendOptions, RawSocket } from '../../../src/runtime/platform/types.js';
+import { PlatformError } from '../../../src/runtime/platform/errors.js';
+import type { Ipv4 } from '../ip.js';
+import { formatIpv4, isMulticast, parseIpv4 } from '../ip.js';
+import type { IpPacket } from '../packet.js';
+import type { Owner } from '../engine.js';
+import type { SimHost } from '../host.js';
+import type { Nic } from '../nic.js';
+
+const RAW_PAYLOAD_BYTES_MAX = 65_515;
+
+export class SimRawSocket extends EventEmitter implements RawSocket {
+  closed = false;
+  private readonly groups: { group: Ipv4; nic: Nic }[] = [];
+
+  constructor(
+    private readonly host: SimHost,
+    readonly owner: Owner,
+    readonly protocol: number,
+  ) {
+    super();
+  }
+
+  send(payload: Buffer, options: RawSendOptions): void {
+    if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
+    if (payload.length > RAW_PAYLOAD_BYTES_MAX) {
+      throw new PlatformError('EINVAL', `raw payload of ${payload.length} bytes is too large`, { syscall: 'sendto' });
+    }
+    const destination = parseIpv4(options.destination);
+    const nic = options.iface === undefined ? undefined : this.host.stack.nicNamed(options.iface);
+    if (options.iface !== undefined && nic === undefined) {
+      throw new PlatformError('EINVAL', `${this.host.name} has no interface ${options.iface}`, { syscall: 'sendto' });
+    }
+    if (isMulticast(destination) && nic === undefined) {
+      throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
+    }
+    const source =
+      options.source !== undefined
+        ? parseIpv4(options.source)
+        : (nic?.addresses[0]?.address ?? this.host.stack.sourceAddressFor(destination));
+    if (source === undefined) {
+      throw new PlatformError('ENETUNREACH', `no route from ${this.host.name} to ${options.destination}`, { syscall: 'sendto' });
+    }
+    this.host.stack.send(
+      this.host.world.newPacket(this.host.name, {
+        source,
+        destination,
+        ttl: options.ttl ?? 64,
+        protocol: this.protocol,
+        raw: Buffer.from(payload),
+      }),
+      nic,
+    );
+  }
+
+  addMembership(group: string, iface: string): void {
+    const groupIp = parseIpv4(group);
+    const nic = this.requireNic(iface);
+    nic.joinGroup(groupIp);
+    this.groups.push({ group: groupIp, nic });
+  }
+
+  dropMembership(group: string, iface: string): void {
+    const groupIp = parseIpv4(group);
+    const nic = this.requireNic(iface);
+    const index = this.groups.findIndex((entry) => entry.group === groupIp && entry.nic === nic);
+    if (index < 0) throw new PlatformError('EINVAL', `not a member of ${group} on ${iface}`, { syscall: 'setsockopt' });
+    this.groups.splice(index, 1);
+    nic.leaveGroup(groupIp);
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const { group, nic } of this.groups) nic.leaveGroup(group);
+      this.groups.length = 0;
+      this.host.stack.raw.unbind(this);
+    }
+    return Promise.resolve();
+  }
+
+  deliver(payload: Buffer, info: RawPacketInfo): void {
+    this.host.world.engine.schedule(0, () => this.emit('message', payload, info), this.owner);
+  }
+
+  private requireNic(iface: string): Nic {
+    const nic = this.host.stack.nicNamed(iface);
+    if (nic === undefined) throw new PlatformError('EINVAL', `${this.host.name} has no interface ${iface}`, { syscall: 'setsockopt' });
+    return nic;
+  }
+}
+
+export class RawLayer {
+  private sockets: SimRawSocket[] = [];
+
+  constructor(private readonly host: SimHost) {}
+
+  open(owner: Owner, protocol: number): SimRawSocket {
+    if (!Number.isInteger(protocol) || protocol < 1 || protocol > 255) {
+      throw new PlatformError('EINVAL', `bad IP protocol number ${protocol}`, { syscall: 'socket' });
+    }
+    const socket = new SimRawSocket(this.host, owner, protocol);
+    this.sockets.push(socket);
+    return socket;
+  }
+
+  unbind(socket: SimRawSocket): void {
+    this.sockets = this.sockets.filter((candidate) => candidate !== socket);
+  }
+
+  receive(packet: IpPacket, nic: Nic | undefined): void {
+    const payload = packet.raw;
+    if (payload === undefined) return;
+    const info: RawPacketInfo = {
+      source: formatIpv4(packet.source),
+      destination: formatIpv4(packet.destination),
+      ttl: packet.ttl,
+      protocol: packet.protocol,
+      iface: nic?.name ?? 'lo',
+    };
+    let delivered = false;
+    for (const socket of this.sockets) {
+      if (socket.protocol === packet.protocol) {
+        socket.deliver(payload, info);
+        delivered = true;
+      }
+    }
+    if (!delivered) this.host.world.recordPacketDrop(this.host.name, packet, 'raw-no-socket');
+  }
+
+  reset(): void {
+    for (const socket of this.sockets) socket.closed = true;
+    this.sockets = [];
+  }
+}
