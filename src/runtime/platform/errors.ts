@@ -17,6 +17,7 @@ export type PlatformErrorCode =
   | 'ENOTDIR'
   | 'ENOTEMPTY'
   | 'EINVAL'
+  | 'ENOSPC'
   | 'EBADF'
   | 'ABORT_ERR'
   | 'ERR_PLATFORM_UNSUPPORTED'
