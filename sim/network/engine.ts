@@ -17,6 +17,7 @@ import FakeTimers from '@sinonjs/fake-timers';
 import { promiseHooks } from 'node:v8';
 import { Rng } from './rng.js';
 import { Trace, type TraceFields, type TraceOptions } from './trace.js';
+import { TimerHeap } from './timer-heap.js';
 
 /** Virtual wall-clock time at the start of every run: 2026-01-01T00:00:00Z. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
@@ -40,7 +41,11 @@ export interface Owner {
 
 export class SimTimer {
   cancelled = false;
-  fakeTimerId: unknown = undefined;
+  /** Virtual wall-clock time it is due (ms since the Unix epoch); for same-instant jobs, the time queued. */
+  atMs = 0;
+  /** Scheduling order: breaks ties between timers due at the same millisecond. */
+  seq = 0;
+  inHeap = false;
   constructor(
     readonly callback: () => void,
     readonly owner: Owner | undefined,
@@ -82,6 +87,8 @@ export class Engine {
 
   private nowQueue: SimTimer[] = [];
   private nowHead = 0;
+  private readonly timers = new TimerHeap();
+  private nextSeq = 0;
   private dirty = false;
   private running = false;
 
@@ -113,10 +120,13 @@ export class Engine {
     }
     const timer = new SimTimer(callback, owner);
     const wholeMs = Math.round(delayMs);
+    timer.atMs = this.clock.now + wholeMs;
+    timer.seq = this.nextSeq++;
     if (wholeMs === 0) {
       this.nowQueue.push(timer);
     } else {
-      timer.fakeTimerId = this.clock.setTimeout(() => this.runTimer(timer), wholeMs);
+      timer.inHeap = true;
+      this.timers.push(timer);
     }
     return timer;
   }
@@ -124,7 +134,12 @@ export class Engine {
   cancel(timer: SimTimer | undefined): void {
     if (timer === undefined || timer.cancelled) return;
     timer.cancelled = true;
-    if (timer.fakeTimerId !== undefined) this.clock.clearTimeout(timer.fakeTimerId as number);
+    if (timer.inHeap) this.timers.noteCancelled();
+  }
+
+  /** Timers waiting for a later virtual time (same-instant jobs not included). */
+  get pendingTimers(): number {
+    return this.timers.size;
   }
 
   /** Something may have queued Node-internal async work: settle before time moves. */
@@ -147,22 +162,14 @@ export class Engine {
     if (deadlineMs !== undefined && deadlineMs < this.elapsedMs()) {
       throw new SimulationError('ERR_SIM_PAST_DEADLINE', `deadline ${deadlineMs} ms is before now (${this.elapsedMs()} ms)`);
     }
+    const deadlineAtMs = deadlineMs === undefined ? Infinity : this.startMs + deadlineMs;
     this.running = true;
-    let deadlineHit = false;
-    const sentinel =
-      deadlineMs === undefined
-        ? undefined
-        : this.clock.setTimeout(() => {
-            deadlineHit = true;
-          }, deadlineMs - this.elapsedMs());
-    const timersWhenQuiet = sentinel === undefined ? 0 : 1;
     const stopHooks = this.watchPromises();
 
     return new Promise<number>((resolve, reject) => {
       let settleRoundsHere = 0;
       const finish = (error?: unknown): void => {
         stopHooks();
-        if (sentinel !== undefined && !deadlineHit) this.clock.clearTimeout(sentinel);
         this.running = false;
         if (error === undefined) resolve(this.elapsedMs());
         else reject(error);
@@ -188,10 +195,11 @@ export class Engine {
               return;
             }
             settleRoundsHere = 0;
-            if (deadlineHit || (options.stopWhen !== undefined && options.stopWhen())) return finish();
-            if (this.clock.countTimers() === timersWhenQuiet) {
-              // Quiet: nothing can happen any more; jump to the deadline if there is one.
-              if (sentinel !== undefined) this.clock.next();
+            if (options.stopWhen !== undefined && options.stopWhen()) return finish();
+            const next = this.timers.peek();
+            if (next === undefined || next.atMs > deadlineAtMs) {
+              // Quiet, or nothing more before the deadline: time jumps to the deadline.
+              if (deadlineAtMs !== Infinity && deadlineAtMs > this.clock.now) this.clock.tick(deadlineAtMs - this.clock.now);
               return finish();
             }
             if (--budget === 0) {
@@ -199,7 +207,10 @@ export class Engine {
               setImmediate(step);
               return;
             }
-            this.clock.next();
+            this.timers.pop();
+            if (next.atMs > this.clock.now) this.clock.tick(next.atMs - this.clock.now);
+            next.inHeap = false;
+            this.runTimer(next);
           }
         } catch (error) {
           finish(error);

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import type { Random } from '../../src/runtime/platform/types.js';
 
 const TWO_POW_32 = 0x1_0000_0000;
+/** Byte order of this machine: bytes() must give the same output everywhere. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** sfc32: small, fast, passes PractRand to 2^39+ bytes; plenty for simulation. */
 export class Rng implements Random {
@@ -92,8 +94,15 @@ export class Rng implements Random {
 
   bytes(length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
-    let i = 0;
-    for (; i + 4 <= length; i += 4) out.writeUInt32LE(this.uint32(), i);
+    const words = length >>> 2;
+    if (LITTLE_ENDIAN && out.byteOffset % 4 === 0) {
+      // Same bytes as writeUInt32LE below, several times faster for bulk payloads.
+      const view = new Uint32Array(out.buffer, out.byteOffset, words);
+      for (let i = 0; i < words; i++) view[i] = this.uint32();
+    } else {
+      for (let i = 0; i < words; i++) out.writeUInt32LE(this.uint32(), i * 4);
+    }
+    let i = words * 4;
     if (i < length) {
       const last = this.uint32();
       for (let k = 0; i < length; i++, k++) out[i] = (last >>> (8 * k)) & 0xff;

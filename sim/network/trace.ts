@@ -44,22 +44,33 @@ export class Trace {
   }
 
   record(atMs: number, host: string, kind: string, fields: TraceFields = {}): void {
-    let line = `${atMs}\t${host}\t${kind}`;
+    let line = '';
     for (const key in fields) {
       const value = fields[key];
       if (value !== undefined) line += `\t${key}=${value}`;
     }
-    this.pending += line + '\n';
+    this.append(atMs, host, kind, line, fields);
+  }
+
+  /** A frequent event whose metadata is already one formatted line (no field object to build). */
+  recordLine(atMs: number, host: string, kind: string, detail: string): void {
+    this.append(atMs, host, kind, '\t' + detail, undefined);
+  }
+
+  private append(atMs: number, host: string, kind: string, detail: string, fields: TraceFields | undefined): void {
+    this.pending += `${atMs}\t${host}\t${kind}${detail}\n`;
     if (this.pending.length >= HASH_CHUNK_CHARS) this.flush();
     this.eventCount++;
     this.kindCounts.set(kind, (this.kindCounts.get(kind) ?? 0) + 1);
-
-    const event: TraceEvent = { atMs, host, kind, fields };
-    if (this.recentEventsMax > 0) {
+    const keepRecent = this.recentEventsMax > 0;
+    const keepTimeline = this.isTimelineKind(kind);
+    if (!keepRecent && !keepTimeline) return;
+    const event: TraceEvent = { atMs, host, kind, fields: fields ?? { detail: detail.slice(1) } };
+    if (keepRecent) {
       this.recent[this.recentNext] = event;
       this.recentNext = (this.recentNext + 1) % this.recentEventsMax;
     }
-    if (this.isTimelineKind(kind)) {
+    if (keepTimeline) {
       if (this.timeline.length < this.timelineEventsMax) this.timeline.push(event);
       else this.timelineDropped++;
     }

@@ -38,27 +38,36 @@ const WRITE_CHUNK_BYTES = 16 * 1024;
 
 export class StreamLedger {
   readonly streams = new Map<string, StreamRecord>();
+  /** Ends still pending: allSettled() is checked after every event, so it must be O(1). */
+  private pendingEnds = 0;
 
   open(record: Omit<StreamRecord, 'client' | 'server'>): StreamRecord {
     if (this.streams.has(record.id)) throw new Error(`stream ${record.id} opened twice`);
     const full: StreamRecord = { ...record, client: { state: 'pending', detail: '', atMs: record.startedAtMs }, server: undefined };
     this.streams.set(record.id, full);
+    this.pendingEnds++;
     return full;
+  }
+
+  /** The server end of a stream appears once the server has read its header. */
+  openServerEnd(record: StreamRecord, atMs: number): StreamEnd {
+    if (record.server !== undefined) throw new Error(`stream ${record.id} reached the server twice`);
+    record.server = { state: 'pending', detail: '', atMs };
+    this.pendingEnds++;
+    return record.server;
   }
 
   /** Moves an end out of pending; a settled end never changes again (its first verdict stands). */
   settle(end: StreamEnd, state: Exclude<EndState, 'pending'>, detail: string, atMs: number): void {
     if (end.state !== 'pending') return;
+    this.pendingEnds--;
     end.state = state;
     end.detail = detail;
     end.atMs = atMs;
   }
 
   allSettled(): boolean {
-    for (const record of this.streams.values()) {
-      if (record.client.state === 'pending' || record.server?.state === 'pending') return false;
-    }
-    return true;
+    return this.pendingEnds === 0;
   }
 }
 
@@ -149,7 +158,7 @@ export async function serveBulk(platform: Platform, ledger: StreamLedger, port: 
           socket.resetAndDestroy();
           return;
         }
-        record.server = { state: 'pending', detail: '', atMs: platform.clock.now() };
+        ledger.openServerEnd(record, platform.clock.now());
       }
     });
     socket.on('end', () => {

@@ -164,7 +164,7 @@ export class IpStack {
       world.recordPacketDrop(this.host.name, packet, 'no-route');
       return;
     }
-    let out: IpPacket = { ...packet, ttl: packet.ttl - 1 };
+    let out = withTtl(packet, packet.ttl - 1);
     const nat = this.nat;
     if (nat !== undefined && choice.nic === nat.outside && inNic !== nat.outside) {
       if (!this.isNatProtocol(packet)) {
@@ -213,4 +213,19 @@ export class IpStack {
     for (const entry of nic.addresses) if (entry.prefixLength < 31 && subnetBroadcast(entry) === destination) return true;
     return false;
   }
+}
+
+/** A copy with another TTL, as an explicit literal (a spread is slow on this path). */
+function withTtl(packet: IpPacket, ttl: number): IpPacket {
+  return {
+    id: packet.id,
+    source: packet.source,
+    destination: packet.destination,
+    ttl,
+    protocol: packet.protocol,
+    originHost: packet.originHost,
+    tcp: packet.tcp,
+    udp: packet.udp,
+    raw: packet.raw,
+  };
 }
