@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Scenario } from '../sim/scenario.js';
 import { scenarios } from '../scenarios/index.js';
-import { renderSummary, resultOf, runScenario, writeReport } from './scenario-runner.js';
+import { renderSummary, replayCommand, resultOf, runScenario, writeReport } from './scenario-runner.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -61,7 +61,14 @@ export async function main(argv: readonly string[], registry: ReadonlyMap<string
     return 2;
   }
 
-  const report = await runScenario(scenario, seed);
+  let report;
+  try {
+    report = await runScenario(scenario, seed);
+  } catch (error) {
+    io.err(`scenario ${name} seed ${seed} aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    io.err(`replay: ${replayCommand(name, seed)}`);
+    return 1;
+  }
   const reportPath = await writeReport(report, values.reports);
   const summary = `${renderSummary(report)}\n  report: ${reportPath}`;
   if (values.json) io.err(summary);
