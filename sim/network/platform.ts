@@ -23,6 +23,7 @@ import { SimClock } from './sim-clock.js';
 import { SimFiles } from './sim-files.js';
 import { SimLog } from './sim-log.js';
 import { SimSocket } from './stack/sim-socket.js';
+import { never } from './never.js';
 
 const LISTEN_BACKLOG_DEFAULT = 511;
 
@@ -36,10 +37,10 @@ export function createSimPlatform(host: SimHost, context: ProcessContext, random
     streams: simStreams(host, context),
     tls: createNodeTls(clock),
     datagrams: simDatagrams(host, context),
-    addresses: simAddresses(host),
+    addresses: simAddresses(host, context),
     processes: processesFor(host, context),
     files: new SimFiles(() => host.disk, engine, context, host.fsyncLatencyMs),
-    log: new SimLog(host, { proc: context.label.slice(host.name.length + 1) }),
+    log: new SimLog(host, context, { proc: context.label.slice(host.name.length + 1) }),
   };
 }
 
@@ -47,6 +48,7 @@ function simStreams(host: SimHost, context: ProcessContext): Streams {
   return {
     connect(options: ConnectOptions): StreamSocket {
       const socket = new SimSocket(host, context, { allowHalfOpen: options.allowHalfOpen ?? false });
+      if (!context.alive) return socket;
       holdUntilClosed(context, socket);
       socket.startConnect(options.host, options.port, options.localAddress);
       if (options.keepAliveIdleMs !== undefined) socket.setKeepAlive(true, options.keepAliveIdleMs);
@@ -54,6 +56,7 @@ function simStreams(host: SimHost, context: ProcessContext): Streams {
     },
 
     async listen(options: ListenOptions, onConnection: (socket: StreamSocket) => void): Promise<StreamListener> {
+      if (!context.alive) return never();
       const address = parseIpv4(options.host);
       const listener = host.stack.tcp.listen({
         address,
@@ -94,6 +97,7 @@ function holdUntilClosed(context: ProcessContext, socket: SimSocket): void {
 function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
   return {
     async udp(options: { address?: string; port?: number }): Promise<UdpSocket> {
+      if (!context.alive) return never();
       const socket = host.stack.udp.bind(context, options.address, options.port);
       const releasable: Releasable = { release: () => void socket.close() };
       context.track(releasable);
@@ -101,6 +105,7 @@ function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
       return socket;
     },
     async raw(options: { protocol: number }): Promise<RawSocket> {
+      if (!context.alive) return never();
       const socket = host.stack.raw.open(context, options.protocol);
       context.track({ release: () => void socket.close() });
       return socket;
@@ -108,7 +113,7 @@ function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
   };
 }
 
-function simAddresses(host: SimHost): Addresses {
+function simAddresses(host: SimHost, context: ProcessContext): Addresses {
   const nicNamed = (name: string) => {
     const nic = host.stack.nicNamed(name);
     if (nic === undefined) throw new PlatformError('EINVAL', `${host.name} has no interface ${name}`);
@@ -116,6 +121,7 @@ function simAddresses(host: SimHost): Addresses {
   };
   return {
     async list(): Promise<InterfaceInfo[]> {
+      if (!context.alive) return never();
       return host.nics.map((nic) => ({
         name: nic.name,
         mac: nic.mac,
@@ -124,6 +130,7 @@ function simAddresses(host: SimHost): Addresses {
       }));
     },
     async add(iface: string, address: string, prefixLength: number): Promise<void> {
+      if (!context.alive) return never();
       const nic = nicNamed(iface);
       const ip = parseIpv4(address);
       if (nic.hasAddress(ip)) throw new PlatformError('EEXIST', `${address} is already on ${host.name}/${iface}`);
@@ -131,6 +138,7 @@ function simAddresses(host: SimHost): Addresses {
       host.world.engine.record(host.name, 'addr.add', { iface, address: `${address}/${prefixLength}` });
     },
     async remove(iface: string, address: string, prefixLength: number): Promise<void> {
+      if (!context.alive) return never();
       const nic = nicNamed(iface);
       const ip = parseIpv4(address);
       const index = nic.addresses.findIndex((entry) => entry.address === ip && entry.prefixLength === prefixLength);
@@ -139,6 +147,7 @@ function simAddresses(host: SimHost): Addresses {
       host.world.engine.record(host.name, 'addr.remove', { iface, address: `${address}/${prefixLength}` });
     },
     async gratuitousArp(iface: string, address: string): Promise<void> {
+      if (!context.alive) return never();
       const nic = nicNamed(iface);
       nic.neighbors.announce(parseIpv4(address));
       host.world.engine.record(host.name, 'arp.gratuitous', { iface, address });
@@ -148,8 +157,8 @@ function simAddresses(host: SimHost): Addresses {
 
 function processesFor(host: SimHost, context: ProcessContext): Processes {
   return {
-    start: (spec) => host.processes.start(spec),
-    stop: (name, options) => host.processes.stop(name, options),
+    start: (spec) => (context.alive ? host.processes.start(spec) : never()),
+    stop: (name, options) => (context.alive ? host.processes.stop(name, options) : never()),
     status: (name) => host.processes.status(name),
     list: () => host.processes.list(),
     watch: (listener) => host.processes.watchAs(context, listener),

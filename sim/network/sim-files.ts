@@ -4,6 +4,7 @@
 import type { FileStat, Files } from '../../src/runtime/platform/types.js';
 import type { Engine, Owner } from './engine.js';
 import type { SimDisk } from './disk.js';
+import { never } from './never.js';
 
 export class SimFiles implements Files {
   constructor(
@@ -58,6 +59,7 @@ export class SimFiles implements Files {
   }
 
   private now<T>(operation: () => T): Promise<T> {
+    if (!this.owner.alive) return never();
     try {
       return Promise.resolve(operation());
     } catch (error) {
@@ -66,6 +68,7 @@ export class SimFiles implements Files {
   }
 
   private later(operation: () => void): Promise<void> {
+    if (!this.owner.alive) return never();
     return new Promise<void>((resolve, reject) => {
       this.engine.schedule(
         this.fsyncLatencyMs,

@@ -3,6 +3,7 @@
 import type { Log, LogFields, LogLevel } from '../../src/runtime/platform/types.js';
 import type { TraceValue } from './trace.js';
 import type { SimHost } from './host.js';
+import type { Owner } from './engine.js';
 
 export interface LogRecord {
   atMs: number;
@@ -15,6 +16,7 @@ export interface LogRecord {
 export class SimLog implements Log {
   constructor(
     private readonly host: SimHost,
+    private readonly owner: Owner,
     private readonly base: LogFields = {},
   ) {}
 
@@ -35,10 +37,12 @@ export class SimLog implements Log {
   }
 
   child(fields: LogFields): Log {
-    return new SimLog(this.host, { ...this.base, ...fields });
+    return new SimLog(this.host, this.owner, { ...this.base, ...fields });
   }
 
   private write(level: LogLevel, event: string, fields: LogFields | undefined): void {
+    // A dead process says nothing.
+    if (!this.owner.alive) return;
     const flat: Record<string, TraceValue> = {};
     for (const source of [this.base, fields ?? {}]) {
       for (const key in source) {

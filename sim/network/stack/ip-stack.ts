@@ -121,7 +121,7 @@ export class IpStack {
     if (nat !== undefined && nic === nat.outside && nic.hasAddress(destination) && this.isNatProtocol(packet)) {
       const translated = nat.inbound(packet);
       if (translated !== undefined) {
-        this.forward(translated, nic);
+        this.forwardTranslated(translated);
         return;
       }
       if (!this.hasLocalSocket(packet)) {
@@ -166,6 +166,11 @@ export class IpStack {
     }
     let out = withTtl(packet, packet.ttl - 1);
     const nat = this.nat;
+    if (nat !== undefined && inNic === nat.outside && choice.nic !== nat.outside) {
+      // Only what the NAT translated back may enter; that arrives addressed to the router itself.
+      world.recordPacketDrop(this.host.name, packet, 'nat-unsolicited');
+      return;
+    }
     if (nat !== undefined && choice.nic === nat.outside && inNic !== nat.outside) {
       if (!this.isNatProtocol(packet)) {
         world.recordPacketDrop(this.host.name, packet, 'nat-protocol');
@@ -179,6 +184,16 @@ export class IpStack {
       out = translated;
     }
     choice.nic.neighbors.send(out, choice.nextHop);
+  }
+
+  /** A reply the NAT mapped back to an inside host. */
+  private forwardTranslated(packet: IpPacket): void {
+    const choice = this.route(packet.destination);
+    if (choice === undefined || packet.ttl <= 1) {
+      this.host.world.recordPacketDrop(this.host.name, packet, choice === undefined ? 'no-route' : 'ttl-expired');
+      return;
+    }
+    choice.nic.neighbors.send(withTtl(packet, packet.ttl - 1), choice.nextHop);
   }
 
   private receiveLocal(packet: IpPacket, nic: Nic | undefined): void {

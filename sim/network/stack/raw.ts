@@ -26,6 +26,8 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   }
 
   send(payload: Buffer, options: RawSendOptions): void {
+    // A dead process sends nothing (see never() in platform.ts).
+    if (!this.owner.alive) return;
     if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
     if (payload.length > RAW_PAYLOAD_BYTES_MAX) {
       throw new PlatformError('EINVAL', `raw payload of ${payload.length} bytes is too large`, { syscall: 'sendto' });

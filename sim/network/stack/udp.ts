@@ -32,6 +32,8 @@ export class SimUdpSocket extends EventEmitter implements UdpSocket {
   }
 
   send(data: Buffer, port: number, address: string): void {
+    // A dead process sends nothing (see never() in platform.ts).
+    if (!this.owner.alive) return;
     if (this.closed) throw new PlatformError('EBADF', 'send on a closed UDP socket', { syscall: 'send' });
     if (data.length > UDP_PAYLOAD_BYTES_MAX) {
       throw new PlatformError('EINVAL', `datagram of ${data.length} bytes exceeds ${UDP_PAYLOAD_BYTES_MAX}`, { syscall: 'send' });
