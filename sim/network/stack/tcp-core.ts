@@ -289,7 +289,7 @@ export class TcpConnection {
     this.nowMs = nowMs;
     if (this.state === 'CLOSED') return;
     if (this.state !== 'SYN_SENT') {
-      this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_RST | TCP_ACK, windowBytes: 0 });
+      this.emit({ seq: this.sndMax, ack: this.rcvNxt, flags: TCP_RST | TCP_ACK, windowBytes: 0 });
     }
     this.finish();
   }
@@ -438,6 +438,8 @@ export class TcpConnection {
 
   private processAck(segment: TcpInSegment, dataBytes: number, hasFin: boolean): void {
     const ack = segment.ack;
+    // Any ACK answers our zero-window probes: the peer is alive, so probing goes on (RFC 1122 4.2.2.17).
+    this.persistProbes = 0;
     if (ack > this.sndMax) {
       // Acknowledges something never sent.
       this.sendAck();
@@ -446,7 +448,8 @@ export class TcpConnection {
     let finAcked = false;
     if (ack > this.sndUna) {
       const ackedBytes = ack - this.sndUna;
-      finAcked = this.finSent && ack > this.finSeq;
+      // finSeq, not finSent: a timeout clears finSent to resend the FIN, and its ACK must still count.
+      finAcked = this.finSeq >= 0 && ack > this.finSeq && this.sndUna <= this.finSeq;
       const dataAcked = Math.min(ackedBytes - (finAcked ? 1 : 0), this.sendQueue.length);
       this.sendQueue.consume(dataAcked);
       this.sendQueueSeq += dataAcked;
@@ -625,6 +628,7 @@ export class TcpConnection {
         this.sndNxt += length;
         if (this.sndNxt > this.sndMax) this.sndMax = this.sndNxt;
       } else if (this.finQueued && !this.finSent && unsent === 0) {
+        if (this.sndNxt === this.sndUna) this.lastProgressMs = this.nowMs;
         this.finSeq = this.sndNxt;
         this.finSent = true;
         this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_FIN | TCP_ACK, windowBytes: this.advertise() });
@@ -680,7 +684,10 @@ export class TcpConnection {
   }
 
   private sendAck(): void {
-    this.emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TCP_ACK, windowBytes: this.advertise() });
+    // snd_max, not sndNxt: after a timeout sndNxt is rewound below what the
+    // peer already holds, and an ACK with that sequence number would be
+    // refused as outside its window (BSD does the same).
+    this.emit({ seq: this.sndMax, ack: this.rcvNxt, flags: TCP_ACK, windowBytes: this.advertise() });
   }
 
   private emit(segment: TcpOutSegment): void {
@@ -753,7 +760,8 @@ export class TcpConnection {
     }
     if (this.sndMax === this.sndUna) return;
     this.retries++;
-    const userTimedOut = settings.userTimeoutMs > 0 && this.nowMs - this.lastProgressMs >= settings.userTimeoutMs;
+    // Like Linux, never give up before at least one retransmission.
+    const userTimedOut = this.retries > 1 && settings.userTimeoutMs > 0 && this.nowMs - this.lastProgressMs >= settings.userTimeoutMs;
     if (this.retries > settings.retries2 || userTimedOut) {
       this.fail('ETIMEDOUT');
       return;
