@@ -93,4 +93,21 @@ describe('real streams', () => {
       code: 'EADDRINUSE',
     });
   });
+
+  it('resetAndDestroy() while end() is pending still closes the socket (Node alone never emits close)', async () => {
+    const server = await listen(true, (socket) => {
+      socket.on('error', () => undefined);
+      cleanups.push(() => {
+        socket.destroy();
+      });
+    });
+    const client = connect(server.port, true);
+    client.on('error', () => undefined);
+    await onceWithin(client, 'connect');
+    // end() then reset in the same tick, as a relay does when pipe() has just
+    // passed a FIN on and the tunnel aborts: libuv refuses the reset (EINVAL).
+    client.end();
+    client.resetAndDestroy();
+    await onceWithin(client, 'close', 2_000);
+  });
 });

@@ -65,7 +65,10 @@ export interface StreamSocket extends Duplex {
   setNoDelay(noDelay?: boolean): this;
   /** Idle timeout: emits 'timeout' after timeoutMs without activity (0 disables). Does not close. */
   setTimeout(timeoutMs: number, callback?: () => void): this;
-  /** Closes the connection with a TCP RST. */
+  /**
+   * Closes the connection with a TCP RST. After end() the real platform can
+   * only close (libuv cannot reset a shut-down socket); the simulation resets.
+   */
   resetAndDestroy(): this;
 }
 

@@ -15,11 +15,13 @@ export function createRealStreams(log: Log): Streams {
         ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       });
       if (options.keepAliveIdleMs !== undefined) socket.setKeepAlive(true, options.keepAliveIdleMs);
-      return socket;
+      return withReliableReset(socket);
     },
 
     listen(options: ListenOptions, onConnection: (socket: StreamSocket) => void): Promise<StreamListener> {
-      const server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, onConnection);
+      const server = net.createServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (socket) =>
+        onConnection(withReliableReset(socket)),
+      );
       return new Promise<StreamListener>((resolve, reject) => {
         const onStartError = (error: Error): void => {
           server.close();
@@ -37,6 +39,23 @@ export function createRealStreams(log: Log): Streams {
       });
     },
   };
+}
+
+/**
+ * Node 20's resetAndDestroy() fails on a socket whose writable side has
+ * ended: libuv refuses to reset a shut-down handle (uv_tcp_close_reset gives
+ * EINVAL), so Node emits 'error', never 'close', and leaks the handle. A
+ * relay that half-closed one leg and then aborts would wait forever. After
+ * end(), the FIN is already out; closing is the most that can be done (the
+ * kernel still answers any further data with a RST).
+ */
+function withReliableReset(socket: net.Socket): net.Socket {
+  const reset = socket.resetAndDestroy.bind(socket);
+  socket.resetAndDestroy = function resetAndDestroy(this: net.Socket): net.Socket {
+    if (this.writableEnded || this.destroyed) return this.destroy();
+    return reset();
+  };
+  return socket;
 }
 
 function createListener(server: net.Server): StreamListener {
