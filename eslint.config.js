@@ -39,7 +39,7 @@ export const determinismRules = {
 export const platformImplementations = ['src/runtime/platform/real/**', 'src/runtime/platform/node-tls.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'reports/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'reports/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
