@@ -144,7 +144,7 @@ ${rows(Object.entries(report.metrics))}
 
 ${report.faults.length === 0 ? 'none' : report.faults.map((fault) => `- ${fault}`).join('\n')}
 
-## Timeline (faults, host and process lifecycle, warnings)
+## Timeline (faults, host and process lifecycle, connection failures, warnings)
 
 \`\`\`
 ${report.timeline.join('\n') || '(empty)'}${report.timelineDropped > 0 ? `\n… ${report.timelineDropped} more not kept` : ''}

@@ -40,7 +40,7 @@ export class Trace {
   constructor(options: TraceOptions = {}) {
     this.recentEventsMax = options.recentEventsMax ?? 200;
     this.timelineEventsMax = options.timelineEventsMax ?? 2000;
-    this.timelineKinds = options.timelineKinds ?? ['fault.', 'host.', 'proc.', 'log.warn', 'log.error', 'check.'];
+    this.timelineKinds = options.timelineKinds ?? ['fault.', 'host.', 'proc.', 'log.warn', 'log.error', 'check.', 'tcp.error', 'arp.failed'];
   }
 
   record(atMs: number, host: string, kind: string, fields: TraceFields = {}): void {
