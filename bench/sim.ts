@@ -5,8 +5,9 @@
 // (b) the streams scenario, seed 1.
 // Baseline: a bare @sinonjs/fake-timers loop (createClock, callbacks that only
 // re-arm themselves) with as many pending timers as the datagram world keeps,
-// run for the same number of events. Runs are interleaved and repeated; the
-// median of each is reported.
+// run for the same number of events. After a discarded warm-up, runs are
+// interleaved and repeated; the median of each is reported with its spread
+// (this machine's run-to-run variance is large: up to 2x between processes).
 import FakeTimers from '@sinonjs/fake-timers';
 import { World } from '../sim/network/world.js';
 import { streams } from '../scenarios/streams.js';
@@ -92,6 +93,11 @@ export async function datagramWorld(): Promise<Measure & { datagrams: number; de
   };
 }
 
+function spread(runs: Measure[]): { min: number; max: number } {
+  const rates = runs.map((run) => Math.round(run.events / (run.wallMs / 1000)));
+  return { min: Math.min(...rates), max: Math.max(...rates) };
+}
+
 function rates(measure: Measure, baselineEventsPerSec: number) {
   const eventsPerSec = measure.events / (measure.wallMs / 1000);
   return {
@@ -108,6 +114,10 @@ export async function benchSim(repeat: number) {
   const datagramRuns: Awaited<ReturnType<typeof datagramWorld>>[] = [];
   const streamRuns: Measure[] = [];
   const baselineRuns: Measure[] = [];
+  // Warm-up, discarded: the first runs in a process measure the JIT as much as the engine.
+  bareLoop(2000, 200_000);
+  await datagramWorld();
+  await streams.run({ seed: 1 });
   for (let i = 0; i < repeat; i++) {
     const datagrams = await datagramWorld();
     datagramRuns.push(datagrams);
@@ -136,15 +146,18 @@ export async function benchSim(repeat: number) {
       what: 'bare @sinonjs/fake-timers loop: createClock(), callbacks that only re-arm themselves',
       pendingTimers: datagrams.pendingTimers,
       eventsPerWallSecond: Math.round(baselineEventsPerSec),
+      eventsPerWallSecondSpread: spread(baselineRuns),
     },
     datagrams: {
       what: `${HOSTS} hosts on ${SEGMENTS} segments and a router, a UDP datagram every ${SEND_INTERVAL_MS} ms each, ${DATAGRAM_VIRTUAL_MS} ms virtual`,
       datagramsSent: datagrams.datagrams,
       ...datagramRates,
+      eventsPerWallSecondSpread: spread(datagramRuns),
     },
     streams: {
       what: 'the streams scenario, seed 1: TCP bulk through NAT and proxy; its per-event cost includes Node stream machinery, settle rounds and the workload (payload generation, sha256)',
       ...streamRates,
+      eventsPerWallSecondSpread: spread(streamRuns),
     },
     target: {
       costPerEventVsBareLoopMax: COST_RATIO_MAX,
