@@ -4,18 +4,18 @@
 import { EventEmitter } from 'node:events';
 import type { RawPacketInfo, RawSendOptions, RawSocket } from '../../../src/runtime/platform/types.js';
 import { PlatformError } from '../../../src/runtime/platform/errors.js';
-import type { Ipv4 } from '../ip.js';
 import { formatIpv4, isMulticast, parseIpv4 } from '../ip.js';
 import type { IpPacket } from '../packet.js';
 import type { Owner } from '../engine.js';
 import type { SimHost } from '../host.js';
 import type { Nic } from '../nic.js';
+import { GroupMemberships } from './memberships.js';
 
 const RAW_PAYLOAD_BYTES_MAX = 65_515;
 
 export class SimRawSocket extends EventEmitter implements RawSocket {
   closed = false;
-  private readonly groups: { group: Ipv4; nic: Nic }[] = [];
+  private readonly groups = new GroupMemberships();
 
   constructor(
     private readonly host: SimHost,
@@ -62,24 +62,19 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   addMembership(group: string, iface: string): void {
     const groupIp = parseIpv4(group);
     const nic = this.requireNic(iface);
-    nic.joinGroup(groupIp);
-    this.groups.push({ group: groupIp, nic });
+    this.groups.join(groupIp, nic);
   }
 
   dropMembership(group: string, iface: string): void {
     const groupIp = parseIpv4(group);
     const nic = this.requireNic(iface);
-    const index = this.groups.findIndex((entry) => entry.group === groupIp && entry.nic === nic);
-    if (index < 0) throw new PlatformError('EINVAL', `not a member of ${group} on ${iface}`, { syscall: 'setsockopt' });
-    this.groups.splice(index, 1);
-    nic.leaveGroup(groupIp);
+    if (!this.groups.leave(groupIp, nic)) throw new PlatformError('EINVAL', `not a member of ${group} on ${iface}`, { syscall: 'setsockopt' });
   }
 
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      for (const { group, nic } of this.groups) nic.leaveGroup(group);
-      this.groups.length = 0;
+      this.groups.leaveAll();
       this.host.stack.raw.unbind(this);
     }
     return Promise.resolve();

@@ -351,16 +351,7 @@ export class TcpConnection {
         this.emit({ seq: segment.ack, ack: 0, flags: TCP_RST, windowBytes: 0 });
         return;
       }
-      this.sndUna = segment.ack;
-      this.sndWnd = segment.windowBytes;
-      this.sndWl1 = segment.seq;
-      this.sndWl2 = segment.ack;
-      this.sampleRtt(segment.ack);
-      this.cancelRetransmit();
-      this.retries = 0;
-      this.setState('ESTABLISHED');
-      this.effects.established();
-      if (this.keepAliveIdleMs !== undefined) this.effects.armTimer('keepalive', this.keepAliveIdleMs);
+      this.establish(segment);
     }
     this.processAck(segment, dataBytes, hasFin);
     if (this.isClosed()) return;
@@ -409,6 +400,13 @@ export class TcpConnection {
     }
     if ((segment.flags & TCP_SYN) === 0 || !hasAck) return;
     this.rcvNxt = segment.seq + 1;
+    this.sendAck();
+    this.establish(segment);
+    this.trySend();
+  }
+
+  /** Either end of the handshake: `segment` acknowledged our SYN. */
+  private establish(segment: TcpInSegment): void {
     this.sndUna = segment.ack;
     this.sndWnd = segment.windowBytes;
     this.sndWl1 = segment.seq;
@@ -417,10 +415,8 @@ export class TcpConnection {
     this.cancelRetransmit();
     this.retries = 0;
     this.setState('ESTABLISHED');
-    this.sendAck();
     this.effects.established();
     if (this.keepAliveIdleMs !== undefined) this.effects.armTimer('keepalive', this.keepAliveIdleMs);
-    this.trySend();
   }
 
   private acceptable(seq: number, length: number): boolean {

@@ -9,6 +9,7 @@ import { IPPROTO_UDP } from '../packet.js';
 import type { Owner } from '../engine.js';
 import type { SimHost } from '../host.js';
 import type { Nic } from '../nic.js';
+import { GroupMemberships } from './memberships.js';
 
 const UDP_PAYLOAD_BYTES_MAX = 65_507;
 const EPHEMERAL_PORT_MIN = 32768;
@@ -19,7 +20,7 @@ export class SimUdpSocket extends EventEmitter implements UdpSocket {
   closed = false;
   broadcast = false;
   multicastTtl = 1;
-  private readonly groups: { group: Ipv4; nic: Nic }[] = [];
+  private readonly groups = new GroupMemberships();
 
   constructor(
     private readonly host: SimHost,
@@ -44,17 +45,13 @@ export class SimUdpSocket extends EventEmitter implements UdpSocket {
   addMembership(group: string, interfaceAddress?: string): void {
     const groupIp = parseIpv4(group);
     const nic = this.host.stack.udp.nicFor(interfaceAddress);
-    nic.joinGroup(groupIp);
-    this.groups.push({ group: groupIp, nic });
+    this.groups.join(groupIp, nic);
   }
 
   dropMembership(group: string, interfaceAddress?: string): void {
     const groupIp = parseIpv4(group);
     const nic = this.host.stack.udp.nicFor(interfaceAddress);
-    const index = this.groups.findIndex((entry) => entry.group === groupIp && entry.nic === nic);
-    if (index < 0) throw new PlatformError('EINVAL', `not a member of ${group}`, { syscall: 'setsockopt' });
-    this.groups.splice(index, 1);
-    nic.leaveGroup(groupIp);
+    if (!this.groups.leave(groupIp, nic)) throw new PlatformError('EINVAL', `not a member of ${group}`, { syscall: 'setsockopt' });
   }
 
   setBroadcast(enabled: boolean): void {
@@ -67,14 +64,13 @@ export class SimUdpSocket extends EventEmitter implements UdpSocket {
 
   /** Multicast source interface: the first membership's, else the default route's. */
   multicastNic(): Nic | undefined {
-    return this.groups[0]?.nic;
+    return this.groups.firstNic();
   }
 
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      for (const { group, nic } of this.groups) nic.leaveGroup(group);
-      this.groups.length = 0;
+      this.groups.leaveAll();
       this.host.stack.udp.unbind(this);
       this.host.world.engine.schedule(0, () => this.emit('close'), this.owner);
     }
