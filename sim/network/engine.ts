@@ -28,6 +28,8 @@ const SETTLE_ROUNDS_MAX = 100_000;
 const EVENTS_PER_STEP_MAX = 20_000;
 /** Same-instant jobs allowed at one virtual instant before the run is declared livelocked. */
 const NOW_JOBS_PER_INSTANT_MAX = 5_000_000;
+/** Bound on timers waiting at once: beyond it a run is leaking timers, not simulating. */
+const PENDING_TIMERS_MAX = 10_000_000;
 
 type FakeClock = ReturnType<typeof FakeTimers.createClock>;
 
@@ -125,6 +127,9 @@ export class Engine {
     if (wholeMs === 0) {
       this.nowQueue.push(timer);
     } else {
+      if (this.timers.size >= PENDING_TIMERS_MAX) {
+        throw new SimulationError('ERR_SIM_TOO_MANY_TIMERS', `more than ${PENDING_TIMERS_MAX} timers pending at t=${this.elapsedMs()} ms`);
+      }
       timer.inHeap = true;
       this.timers.push(timer);
     }
