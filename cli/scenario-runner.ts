@@ -7,6 +7,7 @@ import type { Fault } from '../sim/network/faults.js';
 import { describeFault } from '../sim/network/faults.js';
 import { formatTraceEvent, type TraceEvent } from '../sim/network/trace.js';
 import type { World } from '../sim/network/world.js';
+import { Engine } from '../sim/network/engine.js';
 
 /** The contract of `npm run scenario <name> -- --json` (its last stdout line). */
 export interface ScenarioResult {
@@ -35,9 +36,11 @@ export function replayCommand(scenario: string, seed: number): string {
 }
 
 export async function runScenario(scenario: Scenario, seed: number, faults?: Fault[]): Promise<ScenarioReport> {
+  // While the engine runs, it routes escaped errors to the process that threw
+  // them (or to world.failures); this catches what escapes between runs.
   const uncaught: unknown[] = [];
   const onUncaught = (error: unknown): void => {
-    uncaught.push(error);
+    if (Engine.activeRuns === 0) uncaught.push(error);
   };
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUncaught);

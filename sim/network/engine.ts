@@ -10,10 +10,18 @@
 // started such work the engine yields to Node's event loop (a real
 // setImmediate round) until nothing new happens, and only then advances the
 // clock. What "may have started" means: a promise was created or settled
-// (v8 promise hooks), or a simulated socket touched a Node stream
-// (markAsync). Purely synchronous events (a datagram handled by a plain
-// callback) cost no yield, which keeps bulk packet simulation cheap.
+// (v8 promise hooks), a nextTick or an immediate was queued (async_hooks
+// init), or a simulated socket touched a Node stream (markAsync). Purely
+// synchronous events (a datagram handled by a plain callback) cost no yield,
+// which keeps bulk packet simulation cheap.
+//
+// Every owned callback runs inside an AsyncLocalStorage holding its owner,
+// which Node carries into the nextTicks, promise jobs and immediates it
+// starts. A throw there (say, an 'error' event nobody listens to) reaches
+// process-level handlers the engine installs while running, and fails that
+// owner: the process crashes, the simulation goes on.
 import FakeTimers from '@sinonjs/fake-timers';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { promiseHooks } from 'node:v8';
 import { Rng } from './rng.js';
 import { Trace, type TraceFields, type TraceOptions } from './trace.js';
@@ -78,6 +86,8 @@ export class SimulationError extends Error {
 }
 
 export class Engine {
+  /** Runs in progress in this process (process-level error handlers consult it). */
+  static activeRuns = 0;
   readonly seed: number;
   readonly rng: Rng;
   readonly trace: Trace;
@@ -87,6 +97,14 @@ export class Engine {
   eventsRun = 0;
   settleRounds = 0;
 
+  /** Set by the world: where an error that no owner can take is reported. */
+  onUnownedError: (error: unknown) => void = (error) => {
+    throw error;
+  };
+  private readonly ownerOfCode = new AsyncLocalStorage<Owner>();
+  private abortError: unknown = undefined;
+  /** True while the engine queues its own immediate, which must not count as work. */
+  private yielding = false;
   private nowQueue: SimTimer[] = [];
   private nowHead = 0;
   private readonly timers = new TimerHeap();
@@ -169,13 +187,18 @@ export class Engine {
     }
     const deadlineAtMs = deadlineMs === undefined ? Infinity : this.startMs + deadlineMs;
     this.running = true;
+    Engine.activeRuns++;
+    this.abortError = undefined;
     const stopHooks = this.watchPromises();
+    const stopEscapes = this.catchEscapedErrors();
 
     return new Promise<number>((resolve, reject) => {
       let settleRoundsHere = 0;
       const finish = (error?: unknown): void => {
         stopHooks();
+        stopEscapes();
         this.running = false;
+        Engine.activeRuns--;
         if (error === undefined) resolve(this.elapsedMs());
         else reject(error);
       };
@@ -184,6 +207,7 @@ export class Engine {
           let budget = EVENTS_PER_STEP_MAX;
           for (;;) {
             this.drainNowQueue();
+            if (this.abortError !== undefined) return finish(this.abortError);
             if (this.dirty) {
               this.dirty = false;
               this.settleRounds++;
@@ -195,8 +219,7 @@ export class Engine {
               }
               // The one place the engine touches real time: let Node drain
               // nextTicks, promise jobs and immediates before time moves.
-              // eslint-disable-next-line no-restricted-globals
-              setImmediate(step);
+              this.yieldThen(step);
               return;
             }
             settleRoundsHere = 0;
@@ -208,8 +231,7 @@ export class Engine {
               return finish();
             }
             if (--budget === 0) {
-              // eslint-disable-next-line no-restricted-globals
-              setImmediate(step);
+              this.yieldThen(step);
               return;
             }
             this.timers.pop();
@@ -237,11 +259,37 @@ export class Engine {
       timer.callback();
       return;
     }
-    try {
-      timer.callback();
-    } catch (error) {
-      owner.fail(error);
-    }
+    this.ownerOfCode.run(owner, () => {
+      try {
+        timer.callback();
+      } catch (error) {
+        owner.fail(error);
+      }
+    });
+  }
+
+  /**
+   * Errors thrown where no engine frame can catch them (in a nextTick, a
+   * promise job, an immediate) fail the owner whose code started that work.
+   */
+  private catchEscapedErrors(): () => void {
+    const onEscaped = (error: unknown): void => {
+      const owner = this.ownerOfCode.getStore();
+      try {
+        if (owner === undefined) this.onUnownedError(error);
+        else if (owner.alive) owner.fail(error);
+      } catch (unhandled) {
+        // A kernel (simulator) bug, or no one to report to: the run stops with it.
+        this.abortError ??= unhandled;
+        this.dirty = true;
+      }
+    };
+    process.on('uncaughtException', onEscaped);
+    process.on('unhandledRejection', onEscaped);
+    return () => {
+      process.off('uncaughtException', onEscaped);
+      process.off('unhandledRejection', onEscaped);
+    };
   }
 
   private drainNowQueue(): void {
@@ -262,15 +310,31 @@ export class Engine {
     }
   }
 
+  private yieldThen(step: () => void): void {
+    this.yielding = true;
+    try {
+      // eslint-disable-next-line no-restricted-globals
+      setImmediate(step);
+    } finally {
+      this.yielding = false;
+    }
+  }
+
   private watchPromises(): () => void {
     const markDirty = (): void => {
       this.dirty = true;
     };
     const stopInit = promiseHooks.onInit(markDirty);
     const stopSettled = promiseHooks.onSettled(markDirty);
+    const ticks = createHook({
+      init: (_asyncId, type) => {
+        if ((type === 'TickObject' || type === 'Immediate') && !this.yielding) this.dirty = true;
+      },
+    }).enable();
     return () => {
       stopInit();
       stopSettled();
+      ticks.disable();
     };
   }
 }

@@ -64,14 +64,12 @@ function simStreams(host: SimHost, context: ProcessContext): Streams {
         backlog: options.backlog ?? LISTEN_BACKLOG_DEFAULT,
         allowHalfOpen: options.allowHalfOpen ?? false,
         owner: context,
-        onConnection: (socket) => {
-          if (!context.alive) {
-            socket.destroy();
-            return;
-          }
+        adopt: (socket) => {
+          if (!context.alive) return false;
           holdUntilClosed(context, socket);
-          onConnection(socket);
+          return true;
         },
+        onConnection,
       });
       const releasable: Releasable = { release: () => host.stack.tcp.unlisten(listener) };
       context.track(releasable);

@@ -169,7 +169,13 @@ export class SimProcesses implements Processes {
 
   private crash(process: SimProcess, error: unknown): void {
     if (!process.context.alive) return;
-    const reason = error instanceof Error ? `${errorCode(error) ?? error.name}: ${error.message}` : String(error);
+    const code = errorCode(error);
+    const reason =
+      error instanceof Error
+        ? code !== undefined && error.message.startsWith(code)
+          ? error.message
+          : `${code ?? error.name}: ${error.message}`
+        : String(error);
     this.host.world.engine.record(this.host.name, 'proc.crash', { name: process.spec.name, reason });
     this.end(process, 'failed', 1, reason);
   }

@@ -61,6 +61,7 @@ export class World {
 
   constructor(options: WorldOptions) {
     this.engine = new Engine({ seed: options.seed, ...(options.trace === undefined ? {} : { trace: options.trace }) });
+    this.engine.onUnownedError = (error) => this.recordFailure('world', error);
   }
 
   // ------------------------------------------------------------ building

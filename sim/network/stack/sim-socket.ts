@@ -139,7 +139,9 @@ export class SimSocket extends Duplex implements StreamSocket {
   }
 
   onClosed(): void {
-    // The kernel is done with the connection; unread bytes stay readable from the core.
+    // The kernel is done with the connection; unread bytes stay readable from
+    // the core, and a write still waiting for room fails (EPIPE) instead of hanging.
+    if (this.pendingWrite !== undefined) this.defer(() => this.flushPendingWrite());
   }
 
   /** The host crashed: the process holding this socket is gone too, so nobody hears about it. */

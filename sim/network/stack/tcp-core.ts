@@ -262,12 +262,17 @@ export class TcpConnection {
   close(nowMs: number): void {
     this.nowMs = nowMs;
     this.orphaned = true;
+    if (this.state === 'CLOSED') return;
+    if (this.state === 'SYN_SENT') {
+      this.finish();
+      return;
+    }
+    // Like Linux's tcp_close: unread data means RST, whatever the state.
+    if (this.receiveQueue.length > 0) {
+      this.abort(nowMs);
+      return;
+    }
     switch (this.state) {
-      case 'CLOSED':
-        return;
-      case 'SYN_SENT':
-        this.finish();
-        return;
       case 'FIN_WAIT_2':
         this.effects.armTimer('linger', this.settings.finTimeoutMs);
         return;
@@ -276,10 +281,6 @@ export class TcpConnection {
       case 'LAST_ACK':
         return;
       default:
-        if (this.receiveQueue.length > 0) {
-          this.abort(nowMs);
-          return;
-        }
         this.shutdown(nowMs);
     }
   }
@@ -336,7 +337,7 @@ export class TcpConnection {
       // Both directions complete (peer's FIN received, everything we sent
       // acknowledged): nothing is lost, so no error, and bytes still queued
       // for the application stay readable, as on Linux (TIME_WAIT reset).
-      if (this.state === 'SYN_RECEIVED' || (this.finReceived && this.sndUna === this.sndMax)) this.finish();
+      if (this.state === 'SYN_RECEIVED' || (this.finReceived && this.nothingLeftToSend())) this.finish();
       else this.fail('ECONNRESET');
       return;
     }
@@ -638,6 +639,12 @@ export class TcpConnection {
       }
     }
     if (this.sndNxt > this.sndUna && !this.retransmitArmed) this.armRetransmit();
+  }
+
+  /** Every byte queued, and our FIN if one was queued, has been acknowledged. */
+  private nothingLeftToSend(): boolean {
+    if (this.sendQueue.length > 0 || this.sndUna < this.sndMax) return false;
+    return !this.finQueued || (this.finSeq >= 0 && this.sndUna > this.finSeq);
   }
 
   private synchronized(): boolean {

@@ -22,6 +22,13 @@ export interface SimListenerOptions {
   backlog: number;
   allowHalfOpen: boolean;
   owner: Owner;
+  /**
+   * Called as the handshake completes, before the application hears of the
+   * socket: the owning process takes it (so its exit closes it). Returns false
+   * when that process is gone; the connection is then reset, as Linux resets
+   * connections left in a closed listener's accept queue.
+   */
+  adopt: (socket: SimSocket) => boolean;
   onConnection: (socket: SimSocket) => void;
 }
 
@@ -113,10 +120,15 @@ export class TcpEndpoint implements TcpEffects {
         this.core.abort(this.layer.host.world.engine.elapsedMs());
         return;
       }
-      this.layer.stats.connectionsAccepted++;
       const socket = new SimSocket(this.layer.host, listener.options.owner, { allowHalfOpen: listener.options.allowHalfOpen });
       socket.attachAccepted(this);
       this.socket = socket;
+      if (!listener.options.adopt(socket)) {
+        this.socket = undefined;
+        this.core.abort(this.layer.host.world.engine.elapsedMs());
+        return;
+      }
+      this.layer.stats.connectionsAccepted++;
       this.layer.host.world.engine.schedule(0, () => listener.options.onConnection(socket), listener.options.owner);
       return;
     }
