@@ -9,7 +9,11 @@ const seamOnly = 'use the platform seam (src/runtime/platform/types.ts); see DES
 const bannedModules = [
   'net', 'tls', 'dgram', 'fs', 'fs/promises', 'child_process', 'timers', 'timers/promises',
   'perf_hooks', 'worker_threads', 'cluster', 'http', 'https', 'http2', 'os', 'dns',
+  'module',
 ].flatMap((name) => [name, `node:${name}`]).map((name) => ({ name, message: seamOnly, allowTypeImports: true }));
+
+// For esquery's /regex/ literal: '/' must be escaped.
+const bannedModulePattern = '^(node:)?(net|tls|dgram|fs(\\/promises)?|child_process|timers(\\/promises)?|perf_hooks|worker_threads|cluster|http|https|http2|os|dns|module)$';
 
 const bannedCryptoImports = ['node:crypto', 'crypto'].map((name) => ({
   name,
@@ -30,8 +34,19 @@ export const determinismRules = {
     { object: 'process', property: 'nextTick', message: seamOnly },
     { object: 'process', property: 'hrtime', message: seamOnly },
     { object: 'process', property: 'uptime', message: seamOnly },
-    { object: 'globalThis', property: 'Date', message: seamOnly },
-    { object: 'globalThis', property: 'setTimeout', message: seamOnly },
+    { object: 'AbortSignal', property: 'timeout', message: seamOnly },
+    ...['globalThis', 'global'].flatMap((object) =>
+      ['Date', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'performance', 'crypto'].map((property) => ({
+        object,
+        property,
+        message: seamOnly,
+      })),
+    ),
+  ],
+  'no-restricted-syntax': [
+    'error',
+    { selector: `ImportExpression[source.value=/${bannedModulePattern}/]`, message: seamOnly },
+    { selector: `CallExpression[callee.name='require']`, message: seamOnly },
   ],
 };
 
@@ -50,7 +65,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/runtime/**/*.ts', 'sim/**/*.ts'],
+    files: ['src/runtime/**/*.ts', 'sim/**/*.ts', 'scenarios/**/*.ts'],
     ignores: platformImplementations,
     rules: determinismRules,
   },

@@ -30,11 +30,18 @@ const banned: [string, string][] = [
   ['node:fs/promises', "import { readFile } from 'node:fs/promises';\nexport const r = readFile;"],
   ['node:child_process', "import { spawn } from 'node:child_process';\nexport const s = spawn;"],
   ['crypto randomness', "import { randomBytes } from 'node:crypto';\nexport const r = randomBytes;"],
+  ['dynamic import of node:net', "export const n = import('node:net');"],
+  ['dynamic import of fs/promises', "export const f = import('node:fs/promises');"],
+  ['createRequire', "import { createRequire } from 'node:module';\nexport const r = createRequire;"],
+  ['require()', "export const t = require('timers');"],
+  ['AbortSignal.timeout', 'export const s = AbortSignal.timeout(10);'],
+  ['globalThis.setImmediate', 'globalThis.setImmediate(() => undefined);'],
+  ['global.setTimeout', 'global.setTimeout(() => undefined, 1);'],
 ];
 
 describe('determinism guard', () => {
-  it('finds nothing in src/runtime and sim', async () => {
-    const results = await eslint.lintFiles(['src/runtime', 'sim']);
+  it('finds nothing in src/runtime, sim and scenarios', async () => {
+    const results = await eslint.lintFiles(['src/runtime', 'sim', 'scenarios']);
     const problems = results.flatMap((result) =>
       result.messages
         .filter((message) => message.ruleId?.startsWith('no-restricted'))
@@ -43,7 +50,7 @@ describe('determinism guard', () => {
     expect(problems).toEqual([]);
   });
 
-  for (const where of ['src/runtime/comms/planted.ts', 'sim/network/planted.ts']) {
+  for (const where of ['src/runtime/comms/planted.ts', 'sim/network/planted.ts', 'scenarios/planted.ts']) {
     it.each(banned)(`flags %s in ${where}`, async (_name, code) => {
       const hits = await ruleHits(code, where);
       expect(hits.some((hit) => hit.startsWith('no-restricted'))).toBe(true);

@@ -502,7 +502,7 @@ describe('faults: crash and restart on schedule', () => {
 // ------------------------------------------------------------------ suspected simulator bugs
 
 describe('crash at the instant a process is busy', () => {
-  // BUG: the seam does not fence off a dead owner. A crash fault due "now"
+  // Was a bug (fixed): the seam does not fence off a dead owner. A crash fault due "now"
   // (scheduleFaults with atMs <= current time, e.g. atMs 0 at the start of a
   // run) runs from the same-instant queue right after a boot function (or any
   // same-instant job) has started async work, and before that work's promise
@@ -529,7 +529,7 @@ describe('crash at the instant a process is busy', () => {
     expect(await node.platform.files.readdir('/')).toEqual([]);
   });
 
-  // BUG: same root cause, worse effect. The dead boot code's
+  // Was a bug (fixed): same root cause, worse effect. The dead boot code's
   // processes.start() (sim/network/platform.ts processesFor → the crashed
   // host's SimProcesses, which restart() later replaces) creates a fresh,
   // alive ProcessContext after the crash: that process is in no process

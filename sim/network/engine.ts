@@ -180,6 +180,11 @@ export class Engine {
    */
   run(options: RunOptions = {}): Promise<number> {
     if (this.running) throw new SimulationError('ERR_SIM_REENTRANT', 'run() called while the engine is already running');
+    for (const [name, value] of [['untilMs', options.untilMs], ['forMs', options.forMs]] as const) {
+      if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+        throw new SimulationError('ERR_SIM_BAD_DEADLINE', `${name} must be a finite number >= 0, got ${String(value)}`);
+      }
+    }
     const deadlineMs =
       options.untilMs ?? (options.forMs !== undefined ? this.elapsedMs() + options.forMs : undefined);
     if (deadlineMs !== undefined && deadlineMs < this.elapsedMs()) {

@@ -1,6 +1,6 @@
 // Faults as plain data: a schedule that fast-check can generate and shrink,
 // a report can print, and a replay can apply exactly.
-import type { LinkProfile } from './link.js';
+import { DEFAULT_LINK_PROFILE, linkProfile, type LinkProfile } from './link.js';
 import type { World } from './world.js';
 
 export type Fault =
@@ -42,6 +42,13 @@ export function validateFaults(world: World, faults: readonly Fault[]): void {
     }
     if (fault.kind === 'nat-reset' && world.getHost(fault.host).stack.nat === undefined) {
       throw new FaultError(`${where}: host "${fault.host}" runs no NAT`);
+    }
+    if (fault.kind === 'degrade') {
+      try {
+        linkProfile(DEFAULT_LINK_PROFILE, fault.link);
+      } catch (error) {
+        throw new FaultError(`${where}: ${(error as Error).message}`);
+      }
     }
   });
 }

@@ -14,7 +14,7 @@ import { DEFAULT_TCP_SETTINGS } from './stack/tcp-core.js';
 import { ProcessContext, SimProcesses } from './process.js';
 import { createSimPlatform } from './platform.js';
 import type { LogRecord } from './sim-log.js';
-import type { World } from './world.js';
+import { TopologyError, type World } from './world.js';
 
 export interface HostOptions {
   /** Routers forward packets between their interfaces. */
@@ -91,7 +91,7 @@ export class SimHost {
 
   nic(name: string): Nic {
     const nic = this.nics.find((candidate) => candidate.name === name);
-    if (nic === undefined) throw new Error(`host ${this.name} has no interface ${name}`);
+    if (nic === undefined) throw new TopologyError(`host ${this.name} has no interface ${name}`);
     return nic;
   }
 

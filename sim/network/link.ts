@@ -1,6 +1,9 @@
 // A link is the cable between one interface and its L2 segment. A frame from
-// A to B crosses A's link and then B's, and each applies its own profile, so
-// degrading one host's link affects everything that host sends and receives.
+// A to B crosses A's link and then B's: each applies its own loss,
+// duplication, delay and reordering, so degrading one host's link affects
+// what it sends and what it receives. Bandwidth is modelled on egress only
+// (the sender's link serialises the frame): a slow link slows what its host
+// sends, not what converges on it.
 import type { Rng } from './rng.js';
 
 export type LatencyDistribution = 'uniform' | 'normal' | 'pareto';

@@ -5,8 +5,10 @@
 // - filtering: endpoint-independent (anyone may send to a mapped port) or
 //   address-and-port-dependent (only endpoints the inside host has sent to).
 // Nothing comes in without a mapping. Mappings expire after an idle time
-// (shorter for UDP and for TCP flows that saw FIN or RST), and the table is
-// bounded: a new flow beyond it is dropped.
+// that follows Linux conntrack's TCP states: long while established, 120 s
+// once either side sent a FIN (a half-closed flow may still be answering),
+// 10 s after a RST; UDP is shorter. The table is bounded: a new flow beyond
+// it is dropped.
 import type { Ipv4 } from './ip.js';
 import { formatIpv4 } from './ip.js';
 import type { IpPacket } from './packet.js';
@@ -24,8 +26,10 @@ export interface NatOptions {
   filtering: NatBehaviour;
   udpIdleMs: number;
   tcpIdleMs: number;
-  /** Idle time of a TCP mapping once a FIN or RST went through. */
+  /** Idle time of a TCP mapping once a FIN went through either way (conntrack FIN_WAIT/CLOSE_WAIT). */
   tcpClosingIdleMs: number;
+  /** Idle time of a TCP mapping once a RST went through (conntrack CLOSE). */
+  tcpResetIdleMs: number;
   mappingsMax: number;
   externalPortMin: number;
   externalPortMax: number;
@@ -36,7 +40,8 @@ export const DEFAULT_NAT_OPTIONS = {
   filtering: 'address-and-port-dependent',
   udpIdleMs: 30_000,
   tcpIdleMs: 350_000,
-  tcpClosingIdleMs: 10_000,
+  tcpClosingIdleMs: 120_000,
+  tcpResetIdleMs: 10_000,
   mappingsMax: 16_384,
   externalPortMin: 1024,
   externalPortMax: 65535,
@@ -51,7 +56,7 @@ interface Mapping {
   /** Remote endpoints ("ip:port") the inside host has sent to through this mapping. */
   readonly remotes: Set<string>;
   lastUsedMs: number;
-  closing: boolean;
+  tcpState: 'open' | 'closing' | 'reset';
 }
 
 export interface NatMappingView {
@@ -68,6 +73,9 @@ export interface NatStats {
   inboundDropped: number;
   outboundDropped: number;
 }
+
+/** Remote endpoints remembered per mapping for address-and-port-dependent filtering. */
+const REMOTES_PER_MAPPING_MAX = 1024;
 
 function endpointKey(ip: Ipv4, port: number): string {
   return `${ip}:${port}`;
@@ -110,8 +118,13 @@ export class Nat {
       }
     }
     mapping.lastUsedMs = nowMs;
-    mapping.remotes.add(endpointKey(packet.destination, ports.destination));
-    if (packet.tcp !== undefined && packet.tcp.flags & (TCP_FIN | TCP_RST)) mapping.closing = true;
+    const remote = endpointKey(packet.destination, ports.destination);
+    if (!mapping.remotes.has(remote)) {
+      // Bounded: the oldest remote stops being let back in first.
+      if (mapping.remotes.size >= REMOTES_PER_MAPPING_MAX) mapping.remotes.delete(mapping.remotes.values().next().value as string);
+      mapping.remotes.add(remote);
+    }
+    noteTcpFlags(mapping, packet);
     const outsideIp = this.outside.addresses[0]?.address;
     if (outsideIp === undefined) return undefined;
     return rewrite(packet, { source: outsideIp, sourcePort: mapping.externalPort });
@@ -137,7 +150,7 @@ export class Nat {
       return undefined;
     }
     mapping.lastUsedMs = nowMs;
-    if (packet.tcp !== undefined && packet.tcp.flags & (TCP_FIN | TCP_RST)) mapping.closing = true;
+    noteTcpFlags(mapping, packet);
     return rewrite(packet, { destination: mapping.insideIp, destinationPort: mapping.insidePort });
   }
 
@@ -176,7 +189,7 @@ export class Nat {
       insideKey,
       remotes: new Set(),
       lastUsedMs: nowMs,
-      closing: false,
+      tcpState: 'open',
     };
     this.byInside.set(insideKey, mapping);
     this.byExternal.set(`${packet.protocol}|${externalPort}`, mapping);
@@ -195,18 +208,21 @@ export class Nat {
     const start = this.host.kernelRng.int(span);
     for (let i = 0; i < span; i++) {
       const port = externalPortMin + ((start + i) % span);
-      if (!this.byExternal.has(`${protocol}|${port}`)) return port;
+      // Never a port the router's own sockets use: their replies would be taken for the inside host's.
+      if (!this.byExternal.has(`${protocol}|${port}`) && !this.host.stack.localPortInUse(protocol, port)) return port;
     }
     return undefined;
   }
 
   private expired(mapping: Mapping, nowMs: number): boolean {
     const idleMs =
-      mapping.protocol === IPPROTO_TCP
-        ? mapping.closing
-          ? this.options.tcpClosingIdleMs
-          : this.options.tcpIdleMs
-        : this.options.udpIdleMs;
+      mapping.protocol !== IPPROTO_TCP
+        ? this.options.udpIdleMs
+        : mapping.tcpState === 'reset'
+          ? this.options.tcpResetIdleMs
+          : mapping.tcpState === 'closing'
+            ? this.options.tcpClosingIdleMs
+            : this.options.tcpIdleMs;
     return nowMs - mapping.lastUsedMs >= idleMs;
   }
 
@@ -262,4 +278,10 @@ function rewrite(
       destinationPort: change.destinationPort ?? udp.destinationPort,
     },
   };
+}
+
+function noteTcpFlags(mapping: Mapping, packet: IpPacket): void {
+  const flags = packet.tcp?.flags ?? 0;
+  if (flags & TCP_RST) mapping.tcpState = 'reset';
+  else if (flags & TCP_FIN && mapping.tcpState === 'open') mapping.tcpState = 'closing';
 }

@@ -5,7 +5,7 @@ import type { Frame } from './packet.js';
 import { BROADCAST_MAC, frameBytes, isMulticastMac } from './packet.js';
 import type { LinkProfile } from './link.js';
 import type { Nic } from './nic.js';
-import type { World } from './world.js';
+import { TopologyError, type World } from './world.js';
 
 /** Every frame takes at least one virtual millisecond on a wire: no zero-delay loops. */
 const WIRE_DELAY_MS_MIN = 1;
@@ -23,7 +23,7 @@ export class Segment {
   ) {}
 
   attach(nic: Nic): void {
-    if (this.byMac.has(nic.mac)) throw new Error(`segment ${this.name}: MAC ${nic.mac} attached twice`);
+    if (this.byMac.has(nic.mac)) throw new TopologyError(`segment ${this.name}: MAC ${nic.mac} attached twice`);
     this.nics.push(nic);
     this.byMac.set(nic.mac, nic);
   }

@@ -19,6 +19,15 @@ import { IPPROTO_TCP, IPPROTO_UDP, tcpFlagsText } from './packet.js';
 import { formatIpv4, parseCidr, parseIpv4 } from './ip.js';
 import { DEFAULT_NAT_OPTIONS, Nat, type NatOptions } from './nat.js';
 
+/** A world built wrongly (a duplicate name, an unknown host, a gateway off-link). */
+export class TopologyError extends Error {
+  readonly code = 'ERR_SIM_TOPOLOGY';
+  constructor(message: string) {
+    super(`ERR_SIM_TOPOLOGY: ${message}`);
+    this.name = 'TopologyError';
+  }
+}
+
 export interface WorldOptions {
   seed: number;
   trace?: TraceOptions;
@@ -67,15 +76,15 @@ export class World {
   // ------------------------------------------------------------ building
 
   segment(name: string, profile: Partial<LinkProfile> = {}): Segment {
-    if (this.segments.has(name)) throw new Error(`segment "${name}" already exists`);
+    if (this.segments.has(name)) throw new TopologyError(`segment "${name}" already exists`);
     const segment = new Segment(this, name, linkProfile(DEFAULT_LINK_PROFILE, profile));
     this.segments.set(name, segment);
     return segment;
   }
 
   host(name: string, options: HostOptions = {}): SimHost {
-    if (this.hosts.has(name)) throw new Error(`host "${name}" already exists`);
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`host name "${name}" must be lower-case letters, digits and dashes`);
+    if (this.hosts.has(name)) throw new TopologyError(`host "${name}" already exists`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new TopologyError(`host name "${name}" must be lower-case letters, digits and dashes`);
     const host = new SimHost(this, name, options);
     this.hosts.set(name, host);
     return host;
@@ -88,7 +97,7 @@ export class World {
   /** Gives `host` an interface on `segment` with address `cidr` (e.g. "198.18.0.10/24"). */
   attach(host: SimHost, segment: Segment, cidr: string, options: AttachOptions = {}): Nic {
     const name = options.iface ?? `eth${host.nics.length}`;
-    if (host.nics.some((nic) => nic.name === name)) throw new Error(`host ${host.name} already has interface ${name}`);
+    if (host.nics.some((nic) => nic.name === name)) throw new TopologyError(`host ${host.name} already has interface ${name}`);
     const link = new Link(linkProfile(segment.defaultProfile, options.link), host.rng.fork(`link/${name}`));
     const nic = new Nic(host, name, this.allocateMac(), segment, link);
     const address = parseCidr(cidr);
@@ -104,13 +113,13 @@ export class World {
   route(host: SimHost, destination: string, gateway: string): void {
     const via = parseIpv4(gateway);
     const choice = host.stack.route(via);
-    if (choice === undefined) throw new Error(`host ${host.name}: gateway ${gateway} is not on any attached subnet`);
+    if (choice === undefined) throw new TopologyError(`host ${host.name}: gateway ${gateway} is not on any attached subnet`);
     host.stack.routes.push({ destination: parseCidr(destination), via, nic: choice.nic });
   }
 
   /** Masquerades traffic from `options.inside` leaving through `options.outside` on a router. */
   nat(router: SimHost, options: Pick<NatOptions, 'inside' | 'outside'> & Partial<NatOptions>): Nat {
-    if (!router.stack.forwarding) throw new Error(`host ${router.name} is not a router (forwarding off)`);
+    if (!router.stack.forwarding) throw new TopologyError(`host ${router.name} is not a router (forwarding off)`);
     const nat = new Nat(router, router.nic(options.inside), router.nic(options.outside), { ...DEFAULT_NAT_OPTIONS, ...options });
     router.stack.nat = nat;
     return nat;
@@ -123,7 +132,7 @@ export class World {
 
   getHost(name: string): SimHost {
     const host = this.hosts.get(name);
-    if (host === undefined) throw new Error(`no host named "${name}"`);
+    if (host === undefined) throw new TopologyError(`no host named "${name}"`);
     return host;
   }
 

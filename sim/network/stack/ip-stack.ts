@@ -4,13 +4,19 @@
 import type { Cidr, Ipv4 } from '../ip.js';
 import { IPV4_BROADCAST, inSubnet, isLoopback, isMulticast, subnetBroadcast } from '../ip.js';
 import type { Frame, IpPacket } from '../packet.js';
-import { BROADCAST_MAC, IPPROTO_TCP, IPPROTO_UDP, multicastMac } from '../packet.js';
+import { BROADCAST_MAC, IPPROTO_TCP, IPPROTO_UDP, ipPacketBytes, multicastMac } from '../packet.js';
 import type { Nic } from '../nic.js';
 import type { SimHost } from '../host.js';
 import type { Nat } from '../nat.js';
 import { TcpLayer } from './tcp-layer.js';
 import { UdpLayer } from './udp.js';
 import { RawLayer } from './raw.js';
+
+/**
+ * Loopback moves about 2 GB/s: small exchanges are instant, but a sustained
+ * local stream takes virtual time, as it must for time to move at all.
+ */
+const LOOPBACK_BYTES_PER_MS = 2_000_000;
 
 export interface Route {
   readonly destination: Cidr;
@@ -31,6 +37,8 @@ export class IpStack {
   readonly routes: Route[] = [];
   forwarding = false;
   nat: Nat | undefined;
+  /** Virtual time (epoch ms, fractional) at which the loopback is free again. */
+  private loopbackBusyUntilMs = 0;
 
   constructor(readonly host: SimHost) {
     this.tcp = new TcpLayer(host);
@@ -81,7 +89,10 @@ export class IpStack {
   send(packet: IpPacket, nic?: Nic): boolean {
     const destination = packet.destination;
     if (isLoopback(destination) || this.isLocalAddress(destination)) {
-      this.host.world.engine.schedule(0, () => this.receiveLocal(packet, undefined), this.host.kernel);
+      const engine = this.host.world.engine;
+      const nowMs = engine.now();
+      this.loopbackBusyUntilMs = Math.max(nowMs, this.loopbackBusyUntilMs) + ipPacketBytes(packet) / LOOPBACK_BYTES_PER_MS;
+      engine.schedule(Math.floor(this.loopbackBusyUntilMs - nowMs), () => this.receiveLocal(packet, undefined), this.host.kernel);
       return true;
     }
     if (isMulticast(destination) || destination === IPV4_BROADCAST) {
@@ -147,6 +158,7 @@ export class IpStack {
   }
 
   reset(): void {
+    this.loopbackBusyUntilMs = 0;
     this.tcp.reset();
     this.udp.reset();
     this.raw.reset();
@@ -218,9 +230,22 @@ export class IpStack {
     return packet.protocol === IPPROTO_TCP || packet.protocol === IPPROTO_UDP;
   }
 
+  /** The router's own sockets (a listener, or a connection it opened) also live on the outside address. */
   private hasLocalSocket(packet: IpPacket): boolean {
-    if (packet.tcp !== undefined) return this.tcp.hasListener(packet.destination, packet.tcp.destinationPort);
+    const tcp = packet.tcp;
+    if (tcp !== undefined) {
+      return (
+        this.tcp.hasListener(packet.destination, tcp.destinationPort) ||
+        this.tcp.hasConnection(packet.destination, tcp.destinationPort, packet.source, tcp.sourcePort)
+      );
+    }
     if (packet.udp !== undefined) return this.udp.isBound(packet.udp.destinationPort);
+    return false;
+  }
+
+  localPortInUse(protocol: number, port: number): boolean {
+    if (protocol === IPPROTO_TCP) return this.tcp.portInUse(port);
+    if (protocol === IPPROTO_UDP) return this.udp.isBound(port);
     return false;
   }
 

@@ -24,6 +24,8 @@ export interface NeighborSettings {
   queuedPacketsMax: number;
   /** A solicited reply does not replace an entry updated less than this long ago (first reply wins). */
   locktimeMs: number;
+  /** Entries per interface (Linux gc_thresh3); beyond it the least recently updated settled entry goes. */
+  entriesMax: number;
 }
 
 export const DEFAULT_NEIGHBOR_SETTINGS: Readonly<NeighborSettings> = Object.freeze({
@@ -34,6 +36,7 @@ export const DEFAULT_NEIGHBOR_SETTINGS: Readonly<NeighborSettings> = Object.free
   broadcastProbes: 3,
   queuedPacketsMax: 32,
   locktimeMs: 1_000,
+  entriesMax: 1024,
 });
 
 export type NeighborState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe';
@@ -159,6 +162,7 @@ export class NeighborTable {
   }
 
   private createIncomplete(ip: Ipv4): Entry {
+    if (this.entries.size >= this.settings.entriesMax) this.evictOne();
     const entry: Entry = {
       ip,
       mac: undefined,
@@ -171,6 +175,18 @@ export class NeighborTable {
     };
     this.entries.set(ip, entry);
     return entry;
+  }
+
+  /** Makes room by forgetting the least recently updated entry that is not being resolved. */
+  private evictOne(): void {
+    let victim: Entry | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.state !== 'incomplete' && (victim === undefined || entry.updatedAtMs < victim.updatedAtMs)) victim = entry;
+    }
+    victim ??= this.entries.values().next().value as Entry;
+    this.nic.host.world.engine.cancel(victim.timer);
+    for (const packet of victim.queue) this.nic.host.world.recordPacketDrop(this.nic.host.name, packet, 'arp-table-full');
+    this.entries.delete(victim.ip);
   }
 
   private enqueue(entry: Entry, packet: IpPacket): void {

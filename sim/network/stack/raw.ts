@@ -32,6 +32,8 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
     if (payload.length > RAW_PAYLOAD_BYTES_MAX) {
       throw new PlatformError('EINVAL', `raw payload of ${payload.length} bytes is too large`, { syscall: 'sendto' });
     }
+    const ttl = options.ttl ?? 64;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new PlatformError('EINVAL', `bad TTL ${ttl}`, { syscall: 'sendto' });
     const destination = parseIpv4(options.destination);
     const nic = options.iface === undefined ? undefined : this.host.stack.nicNamed(options.iface);
     if (options.iface !== undefined && nic === undefined) {
@@ -51,7 +53,7 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
       this.host.world.newPacket(this.host.name, {
         source,
         destination,
-        ttl: options.ttl ?? 64,
+        ttl,
         protocol: this.protocol,
         raw: Buffer.from(payload),
       }),
@@ -60,6 +62,7 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   }
 
   addMembership(group: string, iface: string): void {
+    if (this.closed) throw new PlatformError('EBADF', 'addMembership on a closed raw socket', { syscall: 'setsockopt' });
     const groupIp = parseIpv4(group);
     const nic = this.requireNic(iface);
     this.groups.join(groupIp, nic);

@@ -183,6 +183,14 @@ export class SimSocket extends Duplex implements StreamSocket {
       // The kernel finishes an orphaned connection on its own (FIN, TIME_WAIT).
       endpoint.socket = undefined;
     }
+    // Like net.Socket, a write or end still waiting hears that it failed.
+    const closedError = error ?? new PlatformError('EPIPE', 'socket destroyed before the write completed', { syscall: 'write' });
+    const pendingWrite = this.pendingWrite;
+    const pendingFinal = this.pendingFinal;
+    this.pendingWrite = undefined;
+    this.pendingFinal = undefined;
+    pendingWrite?.callback(closedError);
+    pendingFinal?.(closedError);
     this.host.world.engine.markAsync();
     callback(error);
   }

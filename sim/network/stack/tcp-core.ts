@@ -323,7 +323,7 @@ export class TcpConnection {
     const hasFin = (segment.flags & TCP_FIN) !== 0;
     const hasRst = (segment.flags & TCP_RST) !== 0;
 
-    if (!this.acceptable(segment.seq, dataBytes + (hasFin ? 1 : 0))) {
+    if (!this.acceptable(segment.seq, dataBytes + (hasFin ? 1 : 0), hasFin && dataBytes === 0)) {
       if (hasRst) return;
       // A zero window still takes valid ACKs (RFC 793 "special allowance").
       if (this.receiveWindow() === 0 && segment.seq === this.rcvNxt && (segment.flags & TCP_ACK) !== 0) {
@@ -420,9 +420,11 @@ export class TcpConnection {
     if (this.keepAliveIdleMs !== undefined) this.effects.armTimer('keepalive', this.keepAliveIdleMs);
   }
 
-  private acceptable(seq: number, length: number): boolean {
+  private acceptable(seq: number, length: number, bareFin = false): boolean {
     const window = this.receiveWindow();
-    if (length === 0) {
+    // A FIN alone takes no buffer space: at rcvNxt it is acceptable even into a zero window,
+    // or a reader that stalled right after the last byte would see its writer time out.
+    if (length === 0 || (bareFin && seq === this.rcvNxt)) {
       return window === 0 ? seq === this.rcvNxt : seq >= this.rcvNxt && seq < this.rcvNxt + window;
     }
     if (window === 0) return false;
@@ -554,9 +556,12 @@ export class TcpConnection {
       this.outOfOrder[existing] = entry;
       return;
     }
+    assert(
+      entry.seq >= this.rcvNxt && entry.seq + entry.data.length <= this.rcvNxt + this.settings.receiveBufferBytes,
+      `out-of-order bytes ${entry.seq}+${entry.data.length} outside the window at ${this.rcvNxt}`,
+    );
     this.outOfOrder.push(entry);
     this.outOfOrder.sort((a, b) => a.seq - b.seq);
-    assert(this.outOfOrder.length <= this.settings.receiveBufferBytes, 'out-of-order queue beyond its bound');
   }
 
   private drainOutOfOrder(): boolean {

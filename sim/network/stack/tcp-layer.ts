@@ -220,6 +220,9 @@ export class TcpLayer {
 
   listen(options: SimListenerOptions): SimListener {
     const { address, port } = options;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new PlatformError('EINVAL', `bad port ${port}`, { syscall: 'listen', address: formatIpv4(address), port });
+    }
     if (address !== IPV4_ANY && !this.host.stack.isLocalAddress(address)) {
       throw new PlatformError('EADDRNOTAVAIL', `${formatIpv4(address)} is not an address of ${this.host.name}`, {
         syscall: 'listen',
@@ -251,6 +254,17 @@ export class TcpLayer {
 
   hasListener(address: Ipv4, port: number): boolean {
     return this.findListener(address, port) !== undefined;
+  }
+
+  hasConnection(localIp: Ipv4, localPort: number, remoteIp: Ipv4, remotePort: number): boolean {
+    return this.connections.has(connectionKey(localIp, localPort, remoteIp, remotePort));
+  }
+
+  /** Any listener or connection on this local port, whatever the address. */
+  portInUse(port: number): boolean {
+    for (const listener of this.listeners.values()) if (listener.options.port === port) return true;
+    for (const endpoint of this.connections.values()) if (endpoint.localPort === port) return true;
+    return false;
   }
 
   receive(packet: IpPacket): void {

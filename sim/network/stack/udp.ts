@@ -39,10 +39,12 @@ export class SimUdpSocket extends EventEmitter implements UdpSocket {
     if (data.length > UDP_PAYLOAD_BYTES_MAX) {
       throw new PlatformError('EINVAL', `datagram of ${data.length} bytes exceeds ${UDP_PAYLOAD_BYTES_MAX}`, { syscall: 'send' });
     }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PlatformError('EINVAL', `bad port ${port}`, { syscall: 'send' });
     this.host.stack.udp.send(this, Buffer.from(data), port, parseIpv4(address));
   }
 
   addMembership(group: string, interfaceAddress?: string): void {
+    if (this.closed) throw new PlatformError('EBADF', 'addMembership on a closed UDP socket', { syscall: 'setsockopt' });
     const groupIp = parseIpv4(group);
     const nic = this.host.stack.udp.nicFor(interfaceAddress);
     this.groups.join(groupIp, nic);
@@ -94,6 +96,9 @@ export class UdpLayer {
       throw new PlatformError('EADDRNOTAVAIL', `${address} is not an address of ${this.host.name}`, { syscall: 'bind', address });
     }
     let chosenPort = port ?? 0;
+    if (!Number.isInteger(chosenPort) || chosenPort < 0 || chosenPort > 65535) {
+      throw new PlatformError('EINVAL', `bad port ${chosenPort}`, { syscall: 'bind' });
+    }
     if (chosenPort === 0) chosenPort = this.ephemeralPort();
     const existing = this.bound.get(chosenPort) ?? [];
     if (existing.some((socket) => socket.boundIp === boundIp || socket.boundIp === IPV4_ANY || boundIp === IPV4_ANY)) {
