@@ -5,8 +5,9 @@
 //   lan 198.19.1.0/24          wan 198.18.0.0/24              dc 198.18.1.0/24
 //   h01..h10 ── nat(masq) ──── proxy:3128 ── r1 ──────────── server:9000
 //
-// Story:
-//   0.5 s  wave 0: every host opens two streams
+// Story (one stream per host and wave reads slowly: it stops for 3 s once
+// its download starts, so windows close and senders probe):
+//   1.4 s  wave 0: every host opens two streams, some still moving when
 //   1.5 s  nat is cut off from r1 for 2 s: TCP must ride it out
 //   3.8 s  wave 1: every host opens two streams
 //   4.0 s  h06..h10 are cut off from proxy and server for 30 s: their
@@ -24,13 +25,19 @@ import type { SimHost } from '../sim/network/host.js';
 
 const HOST_COUNT = 10;
 const STREAMS_PER_WAVE = 2;
-const WAVE_START_MS = [500, 3_800, 40_000];
+const WAVE_START_MS = [1_400, 3_800, 40_000];
 const SERVER_PORT = 9000;
 const PROXY_PORT = 3128;
 const PROXY_USER = { username: 'lab', password: 'streams' };
 const STREAM_BYTES_MIN = 16 * 1024;
 const STREAM_BYTES_MAX = 192 * 1024;
 const KEEPALIVE_IDLE_MS = 5_000;
+const SLOW_READER_PAUSE_MS = 3_000;
+/**
+ * Outages up to this long must be ridden out: with the RTO backoff the next
+ * retransmission after one comes well inside the 10 s user timeout.
+ */
+const SURVIVABLE_OUTAGE_MS = 4_000;
 /** Every stream must have settled at both ends by then, or the run fails. */
 const DEADLINE_MS = 180_000;
 
@@ -122,6 +129,7 @@ async function run({ seed, faults = defaultFaults }: ScenarioOptions): Promise<S
             via: viaProxy ? 'proxy' : 'direct',
             upBytes: STREAM_BYTES_MIN + platform.random.int(span),
             downBytes: STREAM_BYTES_MIN + platform.random.int(span),
+            ...(k === 1 ? { readPauseMs: SLOW_READER_PAUSE_MS } : {}),
             open: () =>
               viaProxy
                 ? dialViaProxy(platform.streams, platform.clock, {
@@ -150,7 +158,65 @@ async function run({ seed, faults = defaultFaults }: ScenarioOptions): Promise<S
   const records = [...ledger.streams.values()];
   // Ledger times are virtual wall-clock times; fault times count from the start of the run.
   const faultsOverAtMs = world.engine.startMs + Math.max(0, ...faults.map((fault) => fault.atMs));
-  return { world, faults, invariants: checkStreams(records, faultsOverAtMs), metrics: metricsOf(world, records) };
+  const exposed = exposedHosts(faults, world.engine.elapsedMs());
+  return {
+    world,
+    faults,
+    invariants: [...checkStreams(records, faultsOverAtMs), checkSheltered(records, exposed)],
+    metrics: metricsOf(world, records),
+  };
+}
+
+/** Every box a client's streams cross, itself included. */
+function pathOf(host: string): string[] {
+  const viaProxy = hostNames.indexOf(host) % 2 === 0;
+  return viaProxy ? [host, 'nat', 'proxy', 'r1', 'server'] : [host, 'nat', 'r1', 'server'];
+}
+
+/** True when one side of the cut holds part of the path and the other side another part. */
+function cuts(path: readonly string[], sideA: readonly string[], sideB: readonly string[]): boolean {
+  return path.some((box) => sideA.includes(box)) && path.some((box) => sideB.includes(box));
+}
+
+/**
+ * Clients the fault schedule may legitimately break: those whose path was cut
+ * for longer than SURVIVABLE_OUTAGE_MS (or never healed), or crossed a box
+ * that crashed, restarted, was degraded or reset.
+ */
+function exposedHosts(faults: readonly Fault[], endMs: number): Set<string> {
+  const exposed = new Set<string>();
+  faults.forEach((fault, index) => {
+    for (const host of hostNames) {
+      const path = pathOf(host);
+      switch (fault.kind) {
+        case 'partition':
+        case 'partition-one-way': {
+          const [sideA, sideB] = fault.kind === 'partition' ? [fault.sideA, fault.sideB] : [fault.from, fault.to];
+          const heal = faults.slice(index + 1).find((later) => later.kind === 'heal' && (later.id === undefined || later.id === fault.id));
+          const outageMs = (heal?.atMs ?? endMs) - fault.atMs;
+          if (outageMs > SURVIVABLE_OUTAGE_MS && cuts(path, sideA, sideB)) exposed.add(host);
+          break;
+        }
+        case 'heal':
+          break;
+        default:
+          if (path.includes(fault.host)) exposed.add(host);
+      }
+    }
+  });
+  return exposed;
+}
+
+function checkSheltered(records: StreamRecord[], exposed: Set<string>) {
+  const sheltered = records.filter((record) => !exposed.has(record.host));
+  const failed = sheltered.filter((record) => record.client.state !== 'ok');
+  return invariant(
+    'hosts never cut off for long lose no stream',
+    failed.length === 0,
+    failed.length === 0
+      ? `${sheltered.length} streams of ${new Set(sheltered.map((record) => record.host)).size} hosts only ever cut off for up to ${SURVIVABLE_OUTAGE_MS / 1000} s, all completed`
+      : failed.slice(0, 5).map((record) => `${record.id}: ${record.client.detail}`).join('; '),
+  );
 }
 
 function checkStreams(records: StreamRecord[], faultsOverAtMs: number) {

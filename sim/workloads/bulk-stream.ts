@@ -199,6 +199,8 @@ export interface BulkClientOptions {
   downBytes: number;
   /** Opens the transport: directly, or through a proxy. */
   open: () => Promise<StreamSocket>;
+  /** A slow reader: stop reading for this long once the download starts (zero windows, persist probes). */
+  readPauseMs?: number;
 }
 
 /** Runs one client stream to completion or error, recording its end in the ledger. */
@@ -223,7 +225,13 @@ export async function runBulkClient(platform: Platform, options: BulkClientOptio
   }
   const body = platform.random.bytes(options.upBytes);
   const reader = new FramedReader();
+  let paused = false;
   socket.on('data', (chunk: Buffer) => {
+    if (!paused && options.readPauseMs !== undefined) {
+      paused = true;
+      socket.pause();
+      platform.clock.setTimeout(() => socket.resume(), options.readPauseMs);
+    }
     const problem = reader.push(chunk);
     if (problem !== undefined) {
       settle('corrupt', problem);
