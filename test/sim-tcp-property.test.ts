@@ -20,8 +20,8 @@ import fc from 'fast-check';
 import type { LatencyDistribution, LinkProfile } from '../sim/network/link.js';
 import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
-import type { StreamSocket } from '../src/runtime/platform/types.js';
-import { B_IP, isPrefix, pattern, record, twoHosts, writeAll, type StreamRecording } from './helpers/sim-world.js';
+import type { Clock, StreamSocket } from '../src/runtime/platform/types.js';
+import { B_IP, isPrefix, nowMs, pattern, record, twoHosts, writeAll, type StreamRecording } from './helpers/sim-world.js';
 
 const NUM_RUNS = Number(process.env.SIM_TCP_PROPERTY_RUNS ?? 60);
 const PORT = 9000;
@@ -59,7 +59,21 @@ interface TcpCase {
   downBytes: number;
   /** Write sizes, cycled, for both writers. */
   chunkSizes: number[];
+  /** Readers that stop reading for a while: windows close, senders probe, nothing may break. */
+  readPauses?: ReadPause[];
 }
+
+interface ReadPause {
+  side: 'client' | 'server';
+  atMs: number;
+  durationMs: number;
+}
+
+const readPauseArb: fc.Arbitrary<ReadPause> = fc.record({
+  side: fc.constantFrom('client' as const, 'server' as const),
+  atMs: fc.integer({ min: 0, max: 5_000 }),
+  durationMs: fc.integer({ min: 100, max: 10_000 }),
+});
 
 const distributionArb: fc.Arbitrary<LatencyDistribution> = fc.constantFrom('uniform', 'normal', 'pareto');
 // 0: unlimited. Otherwise from a slow DSL line to a fast LAN.
@@ -132,6 +146,7 @@ const caseArb: fc.Arbitrary<TcpCase> = fc.record({
   upBytes: payloadBytesArb,
   downBytes: payloadBytesArb,
   chunkSizes: chunkSizesArb,
+  readPauses: fc.array(readPauseArb, { maxLength: 2 }),
 });
 
 // ------------------------------------------------------------------ running a case
@@ -175,6 +190,15 @@ function longestOutageMs(partitions: readonly PartitionSpec[]): number {
   return longestMs;
 }
 
+function schedulePauses(clock: Clock, socket: StreamSocket, pauses: readonly ReadPause[] | undefined, side: ReadPause['side'], nowAtMs: number): void {
+  for (const pause of pauses ?? []) {
+    if (pause.side !== side) continue;
+    const delayMs = Math.max(0, pause.atMs - nowAtMs);
+    clock.setTimeout(() => socket.pause(), delayMs);
+    clock.setTimeout(() => socket.resume(), delayMs + pause.durationMs);
+  }
+}
+
 async function runCase(testCase: TcpCase): Promise<Outcome> {
   const { world, a, b } = twoHosts({ seed: testCase.seed, link: testCase.link, host: { tcp: TCP } });
   const up = pattern(testCase.upBytes, 1);
@@ -186,10 +210,12 @@ async function runCase(testCase: TcpCase): Promise<Outcome> {
     accepted++;
     socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     server = record(world, socket);
+    schedulePauses(b.platform.clock, socket, testCase.readPauses, 'server', nowMs(world));
     writeAll(world, socket, down, { chunkSizes: testCase.chunkSizes });
   });
   const socket = a.platform.streams.connect({ host: B_IP, port: PORT, allowHalfOpen: true, keepAliveIdleMs: KEEPALIVE_IDLE_MS });
   const client = record(world, socket);
+  schedulePauses(a.platform.clock, socket, testCase.readPauses, 'client', nowMs(world));
   writeAll(world, socket, up, { chunkSizes: testCase.chunkSizes });
   scheduleFaults(world, faultsOf(testCase.partitions));
 
@@ -294,6 +320,7 @@ describe('sim TCP stream integrity under random faults', () => {
       upBytes: fc.integer({ min: 64 * 1024, max: 300 * 1024 }),
       downBytes: fc.integer({ min: 64 * 1024, max: 300 * 1024 }),
       chunkSizes: chunkSizesArb,
+      readPauses: fc.array(readPauseArb, { maxLength: 2 }),
     });
     await fc.assert(
       fc.asyncProperty(twoWayCaseArb, async (testCase) => {
