@@ -15,6 +15,7 @@ import type { IpPacket } from './packet.js';
 import { IPPROTO_TCP, TCP_FIN, TCP_RST } from './packet.js';
 import type { Nic } from './nic.js';
 import type { SimHost } from './host.js';
+import { pickFreePort } from './stack/ports.js';
 
 export type NatBehaviour = 'endpoint-independent' | 'address-and-port-dependent';
 
@@ -203,15 +204,13 @@ export class Nat {
   }
 
   private allocatePort(protocol: number): number | undefined {
-    const { externalPortMin, externalPortMax } = this.options;
-    const span = externalPortMax - externalPortMin + 1;
-    const start = this.host.kernelRng.int(span);
-    for (let i = 0; i < span; i++) {
-      const port = externalPortMin + ((start + i) % span);
-      // Never a port the router's own sockets use: their replies would be taken for the inside host's.
-      if (!this.byExternal.has(`${protocol}|${port}`) && !this.host.stack.localPortInUse(protocol, port)) return port;
-    }
-    return undefined;
+    // Never a port the router's own sockets use: their replies would be taken for the inside host's.
+    return pickFreePort(
+      this.host.kernelRng,
+      this.options.externalPortMin,
+      this.options.externalPortMax,
+      (port) => !this.byExternal.has(`${protocol}|${port}`) && !this.host.stack.localPortInUse(protocol, port),
+    );
   }
 
   private expired(mapping: Mapping, nowMs: number): boolean {

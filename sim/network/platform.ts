@@ -112,11 +112,7 @@ function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
 }
 
 function simAddresses(host: SimHost, context: ProcessContext): Addresses {
-  const nicNamed = (name: string) => {
-    const nic = host.stack.nicNamed(name);
-    if (nic === undefined) throw new PlatformError('EINVAL', `${host.name} has no interface ${name}`);
-    return nic;
-  };
+  const nicNamed = (name: string) => host.stack.requireNic(name, 'ioctl');
   return {
     async list(): Promise<InterfaceInfo[]> {
       if (!context.alive) return never();

@@ -2,6 +2,7 @@
 // routes, longest prefix wins), local delivery, forwarding with TTL for
 // routers, the NAT hooks, and dispatch to TCP, UDP and raw sockets.
 import type { Cidr, Ipv4 } from '../ip.js';
+import { PlatformError } from '../../../src/runtime/platform/errors.js';
 import { IPV4_BROADCAST, inSubnet, isLoopback, isMulticast, subnetBroadcast } from '../ip.js';
 import type { Frame, IpPacket } from '../packet.js';
 import { BROADCAST_MAC, IPPROTO_TCP, IPPROTO_UDP, ipPacketBytes, multicastMac } from '../packet.js';
@@ -54,6 +55,13 @@ export class IpStack {
 
   nicNamed(name: string): Nic | undefined {
     return this.host.nics.find((nic) => nic.name === name);
+  }
+
+  /** The interface called `name`, or the EINVAL a socket call gets for a missing one. */
+  requireNic(name: string, syscall: string): Nic {
+    const nic = this.nicNamed(name);
+    if (nic === undefined) throw new PlatformError('EINVAL', `${this.host.name} has no interface ${name}`, { syscall });
+    return nic;
   }
 
   route(destination: Ipv4): RouteChoice | undefined {
@@ -132,7 +140,8 @@ export class IpStack {
     if (nat !== undefined && nic === nat.outside && nic.hasAddress(destination) && this.isNatProtocol(packet)) {
       const translated = nat.inbound(packet);
       if (translated !== undefined) {
-        this.forwardTranslated(translated);
+        // Translated by this router: it no longer counts as arriving from outside.
+        this.forward(translated, undefined);
         return;
       }
       if (!this.hasLocalSocket(packet)) {
@@ -165,7 +174,8 @@ export class IpStack {
     this.nat?.reset();
   }
 
-  private forward(packet: IpPacket, inNic: Nic): void {
+  /** inNic is undefined for a reply the NAT has just mapped back to an inside host. */
+  private forward(packet: IpPacket, inNic: Nic | undefined): void {
     const world = this.host.world;
     if (packet.ttl <= 1) {
       world.recordPacketDrop(this.host.name, packet, 'ttl-expired');
@@ -196,16 +206,6 @@ export class IpStack {
       out = translated;
     }
     choice.nic.neighbors.send(out, choice.nextHop);
-  }
-
-  /** A reply the NAT mapped back to an inside host. */
-  private forwardTranslated(packet: IpPacket): void {
-    const choice = this.route(packet.destination);
-    if (choice === undefined || packet.ttl <= 1) {
-      this.host.world.recordPacketDrop(this.host.name, packet, choice === undefined ? 'no-route' : 'ttl-expired');
-      return;
-    }
-    choice.nic.neighbors.send(withTtl(packet, packet.ttl - 1), choice.nextHop);
   }
 
   private receiveLocal(packet: IpPacket, nic: Nic | undefined): void {

@@ -35,10 +35,7 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
     const ttl = options.ttl ?? 64;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new PlatformError('EINVAL', `bad TTL ${ttl}`, { syscall: 'sendto' });
     const destination = parseIpv4(options.destination);
-    const nic = options.iface === undefined ? undefined : this.host.stack.nicNamed(options.iface);
-    if (options.iface !== undefined && nic === undefined) {
-      throw new PlatformError('EINVAL', `${this.host.name} has no interface ${options.iface}`, { syscall: 'sendto' });
-    }
+    const nic = options.iface === undefined ? undefined : this.host.stack.requireNic(options.iface, 'sendto');
     if (isMulticast(destination) && nic === undefined) {
       throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
     }
@@ -64,13 +61,13 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   addMembership(group: string, iface: string): void {
     if (this.closed) throw new PlatformError('EBADF', 'addMembership on a closed raw socket', { syscall: 'setsockopt' });
     const groupIp = parseIpv4(group);
-    const nic = this.requireNic(iface);
+    const nic = this.host.stack.requireNic(iface, 'setsockopt');
     this.groups.join(groupIp, nic);
   }
 
   dropMembership(group: string, iface: string): void {
     const groupIp = parseIpv4(group);
-    const nic = this.requireNic(iface);
+    const nic = this.host.stack.requireNic(iface, 'setsockopt');
     if (!this.groups.leave(groupIp, nic)) throw new PlatformError('EINVAL', `not a member of ${group} on ${iface}`, { syscall: 'setsockopt' });
   }
 
@@ -85,12 +82,6 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
 
   deliver(payload: Buffer, info: RawPacketInfo): void {
     this.host.world.engine.schedule(0, () => this.emit('message', payload, info), this.owner);
-  }
-
-  private requireNic(iface: string): Nic {
-    const nic = this.host.stack.nicNamed(iface);
-    if (nic === undefined) throw new PlatformError('EINVAL', `${this.host.name} has no interface ${iface}`, { syscall: 'setsockopt' });
-    return nic;
   }
 }
 

@@ -11,9 +11,8 @@ import { PlatformError } from '../../../src/runtime/platform/errors.js';
 import type { TcpEffects, TcpErrorCode, TcpOutSegment, TcpState, TcpStats, TcpTimer } from './tcp-core.js';
 import { TcpConnection } from './tcp-core.js';
 import { SimSocket } from './sim-socket.js';
+import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, pickFreePort } from './ports.js';
 
-const EPHEMERAL_PORT_MIN = 32768;
-const EPHEMERAL_PORT_MAX = 60999;
 const DEFAULT_TTL = 64;
 
 export interface SimListenerOptions {
@@ -83,14 +82,7 @@ export class TcpEndpoint implements TcpEffects {
       windowBytes: segment.windowBytes,
       data: segment.data,
     };
-    if (segment.flags & TCP_RST) this.layer.stats.resetsSent++;
-    this.layer.host.stack.send(this.layer.host.world.newPacket(this.layer.host.name, {
-      source: this.localIp,
-      destination: this.remoteIp,
-      ttl: DEFAULT_TTL,
-      protocol: IPPROTO_TCP,
-      tcp,
-    }));
+    this.layer.transmit(this.localIp, this.remoteIp, tcp);
   }
 
   armTimer(timer: TcpTimer, delayMs: number): void {
@@ -341,34 +333,30 @@ export class TcpLayer {
     const dataBytes = segment.data?.length ?? 0;
     const hasAck = (segment.flags & TCP_ACK) !== 0;
     const consumed = dataBytes + (segment.flags & TCP_SYN ? 1 : 0) + (segment.flags & TCP_FIN ? 1 : 0);
-    this.stats.resetsSent++;
-    this.host.stack.send(this.host.world.newPacket(this.host.name, {
-      source: packet.destination,
-      destination: packet.source,
-      ttl: DEFAULT_TTL,
-      protocol: IPPROTO_TCP,
-      tcp: {
-        sourcePort: segment.destinationPort,
-        destinationPort: segment.sourcePort,
-        seq: hasAck ? segment.ack : 0,
-        ack: hasAck ? 0 : segment.seq + consumed,
-        flags: hasAck ? TCP_RST : TCP_RST | TCP_ACK,
-        windowBytes: 0,
-        data: undefined,
-      },
-    }));
+    this.transmit(packet.destination, packet.source, {
+      sourcePort: segment.destinationPort,
+      destinationPort: segment.sourcePort,
+      seq: hasAck ? segment.ack : 0,
+      ack: hasAck ? 0 : segment.seq + consumed,
+      flags: hasAck ? TCP_RST : TCP_RST | TCP_ACK,
+      windowBytes: 0,
+      data: undefined,
+    });
+  }
+
+  /** Every TCP segment this kernel sends leaves through here. */
+  transmit(source: Ipv4, destination: Ipv4, tcp: TcpSegment): void {
+    if (tcp.flags & TCP_RST) this.stats.resetsSent++;
+    this.host.stack.send(this.host.world.newPacket(this.host.name, { source, destination, ttl: DEFAULT_TTL, protocol: IPPROTO_TCP, tcp }));
   }
 
   private ephemeralPort(localIp: Ipv4, remoteIp: Ipv4, remotePort: number): number {
-    const span = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
-    const start = this.host.kernelRng.int(span);
-    for (let i = 0; i < span; i++) {
-      const port = EPHEMERAL_PORT_MIN + ((start + i) % span);
-      if (this.listeners.has(`${localIp}:${port}`) || this.listeners.has(`${IPV4_ANY}:${port}`)) continue;
-      if (remotePort !== 0 && this.connections.has(connectionKey(localIp, port, remoteIp, remotePort))) continue;
-      return port;
-    }
-    throw new PlatformError('EADDRNOTAVAIL', `no free ephemeral port on ${this.host.name}`, { syscall: 'connect' });
+    const port = pickFreePort(this.host.kernelRng, EPHEMERAL_PORT_MIN, EPHEMERAL_PORT_MAX, (candidate) => {
+      if (this.listeners.has(`${localIp}:${candidate}`) || this.listeners.has(`${IPV4_ANY}:${candidate}`)) return false;
+      return remotePort === 0 || !this.connections.has(connectionKey(localIp, candidate, remoteIp, remotePort));
+    });
+    if (port === undefined) throw new PlatformError('EADDRNOTAVAIL', `no free ephemeral port on ${this.host.name}`, { syscall: 'connect' });
+    return port;
   }
 }
 

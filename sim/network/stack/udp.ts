@@ -10,10 +10,9 @@ import type { Owner } from '../engine.js';
 import type { SimHost } from '../host.js';
 import type { Nic } from '../nic.js';
 import { GroupMemberships } from './memberships.js';
+import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, pickFreePort } from './ports.js';
 
 const UDP_PAYLOAD_BYTES_MAX = 65_507;
-const EPHEMERAL_PORT_MIN = 32768;
-const EPHEMERAL_PORT_MAX = 60999;
 
 export class SimUdpSocket extends EventEmitter implements UdpSocket {
   readonly address: string;
@@ -184,12 +183,8 @@ export class UdpLayer {
   }
 
   private ephemeralPort(): number {
-    const span = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
-    const start = this.host.kernelRng.int(span);
-    for (let i = 0; i < span; i++) {
-      const port = EPHEMERAL_PORT_MIN + ((start + i) % span);
-      if (!this.bound.has(port)) return port;
-    }
-    throw new PlatformError('EADDRNOTAVAIL', `no free UDP port on ${this.host.name}`, { syscall: 'bind' });
+    const port = pickFreePort(this.host.kernelRng, EPHEMERAL_PORT_MIN, EPHEMERAL_PORT_MAX, (candidate) => !this.bound.has(candidate));
+    if (port === undefined) throw new PlatformError('EADDRNOTAVAIL', `no free UDP port on ${this.host.name}`, { syscall: 'bind' });
+    return port;
   }
 }

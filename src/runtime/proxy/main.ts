@@ -1,7 +1,6 @@
 // The proxy as a service: `http-proxy --config <file.json>`. The same main
 // runs as a simulated process and as dist/http-proxy.mjs on a real host.
 import type { ServiceMain } from '../platform/types.js';
-import { ConfigError } from '../config/config-error.js';
 import type { JsonDocument } from '../config/json-document.js';
 import { configArgument, readJsonConfig } from '../config/load.js';
 import { ShapeChecker } from '../config/shape.js';
@@ -48,5 +47,3 @@ export const proxyMain: ServiceMain = async (platform, args) => {
   const service = await startProxy(platform, config);
   return { stop: () => service.stop() };
 };
-
-export { ConfigError };
