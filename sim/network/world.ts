@@ -15,7 +15,7 @@ import { Segment } from './segment.js';
 import { DEFAULT_LINK_PROFILE, Link, linkProfile, type LinkProfile } from './link.js';
 import { Nic } from './nic.js';
 import type { Frame, IpPacket } from './packet.js';
-import { IPPROTO_TCP, IPPROTO_UDP, tcpFlagsText } from './packet.js';
+import { tcpFlagsText } from './packet.js';
 import { formatIpv4, parseCidr, parseIpv4 } from './ip.js';
 import { DEFAULT_NAT_OPTIONS, Nat, type NatOptions } from './nat.js';
 
@@ -226,12 +226,12 @@ export class World {
 
   recordDrop(host: string, segment: string, frame: Frame, reason: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
-    this.engine.record(host, 'net.drop', { reason, ...frameFields(segment, frame) });
+    this.engine.trace.recordLine(this.engine.elapsedMs(), host, 'net.drop', `${reason} ${frameLine(segment, frame)}`);
   }
 
   recordPacketDrop(host: string, packet: IpPacket, reason: string): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
-    this.engine.record(host, 'net.drop', { reason, ...packetFields(packet) });
+    this.engine.trace.recordLine(this.engine.elapsedMs(), host, 'net.drop', `${reason} ${packetLine(packet)}`);
   }
 
   /** Scenario code (not a service) failed: the run fails, with where and when. */
@@ -249,40 +249,23 @@ export class World {
   }
 }
 
-function packetFields(packet: IpPacket): TraceFields {
-  const source = formatIpv4(packet.source);
-  const destination = formatIpv4(packet.destination);
-  if (packet.protocol === IPPROTO_TCP && packet.tcp !== undefined) {
-    const tcp = packet.tcp;
-    return {
-      p: 'tcp',
-      src: `${source}:${tcp.sourcePort}`,
-      dst: `${destination}:${tcp.destinationPort}`,
-      fl: tcpFlagsText(tcp.flags),
-      len: tcp.data?.length ?? 0,
-    };
-  }
-  if (packet.protocol === IPPROTO_UDP && packet.udp !== undefined) {
-    const udp = packet.udp;
-    return { p: 'udp', src: `${source}:${udp.sourcePort}`, dst: `${destination}:${udp.destinationPort}`, len: udp.data.length };
-  }
-  return { p: packet.protocol, src: source, dst: destination, len: packet.raw?.length ?? 0, ttl: packet.ttl };
-}
-
+/** One line per frame for the trace: what it is, between whom, and sizes; never payload. */
 function frameLine(segment: string, frame: Frame): string {
   const arp = frame.arp;
   if (arp !== undefined) return `${segment} arp ${arp.op} ${ipText(arp.senderIp)}>${ipText(arp.targetIp)}`;
-  const packet = frame.ip;
-  if (packet === undefined) return segment;
+  return frame.ip === undefined ? segment : `${segment} ${packetLine(frame.ip)}`;
+}
+
+function packetLine(packet: IpPacket): string {
   const tcp = packet.tcp;
   if (tcp !== undefined) {
-    return `${segment} tcp ${ipText(packet.source)}:${tcp.sourcePort}>${ipText(packet.destination)}:${tcp.destinationPort} ${tcpFlagsText(tcp.flags)} ${tcp.seq} ${tcp.ack} ${tcp.data?.length ?? 0}`;
+    return `tcp ${ipText(packet.source)}:${tcp.sourcePort}>${ipText(packet.destination)}:${tcp.destinationPort} ${tcpFlagsText(tcp.flags)} ${tcp.seq} ${tcp.ack} ${tcp.data?.length ?? 0}`;
   }
   const udp = packet.udp;
   if (udp !== undefined) {
-    return `${segment} udp ${ipText(packet.source)}:${udp.sourcePort}>${ipText(packet.destination)}:${udp.destinationPort} ${udp.data.length}`;
+    return `udp ${ipText(packet.source)}:${udp.sourcePort}>${ipText(packet.destination)}:${udp.destinationPort} ${udp.data.length}`;
   }
-  return `${segment} ip${packet.protocol} ${ipText(packet.source)}>${ipText(packet.destination)} ttl=${packet.ttl} ${packet.raw?.length ?? 0}`;
+  return `ip${packet.protocol} ${ipText(packet.source)}>${ipText(packet.destination)} ttl=${packet.ttl} ${packet.raw?.length ?? 0}`;
 }
 
 /** Dotted addresses, memoised: a run uses few addresses and formats them millions of times. */
@@ -294,12 +277,4 @@ function ipText(address: number): string {
     if (ipTexts.size < 65_536) ipTexts.set(address, text);
   }
   return text;
-}
-
-function frameFields(segment: string, frame: Frame): TraceFields {
-  if (frame.arp !== undefined) {
-    const arp = frame.arp;
-    return { seg: segment, arp: arp.op, sip: formatIpv4(arp.senderIp), tip: formatIpv4(arp.targetIp) };
-  }
-  return frame.ip === undefined ? { seg: segment } : { seg: segment, ...packetFields(frame.ip) };
 }
