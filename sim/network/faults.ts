@@ -12,7 +12,8 @@ export type Fault =
   | { atMs: number; kind: 'degrade'; host: string; iface?: string; link: Partial<LinkProfile> }
   | { atMs: number; kind: 'restore'; host: string; iface?: string }
   | { atMs: number; kind: 'nat-reset'; host: string }
-  | { atMs: number; kind: 'restart-process'; host: string; process: string };
+  | { atMs: number; kind: 'restart-process'; host: string; process: string }
+  | { atMs: number; kind: 'stop-process'; host: string; process: string };
 
 export type FaultKind = Fault['kind'];
 
@@ -26,6 +27,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'restore',
   'nat-reset',
   'restart-process',
+  'stop-process',
 ];
 
 export class FaultError extends Error {
@@ -98,6 +100,12 @@ export function applyFault(world: World, fault: Fault): void {
       void host.processes.restart(fault.process).catch((error: unknown) => world.recordFailure(fault.host, error));
       return;
     }
+    case 'stop-process': {
+      const host = world.getHost(fault.host);
+      world.engine.record(fault.host, 'fault.stop-process', { process: fault.process });
+      void host.processes.stop(fault.process).catch((error: unknown) => world.recordFailure(fault.host, error));
+      return;
+    }
   }
 }
 
@@ -135,5 +143,7 @@ export function describeFault(fault: Fault): string {
       return `${at} nat-reset ${fault.host}`;
     case 'restart-process':
       return `${at} restart-process ${fault.host}/${fault.process}`;
+    case 'stop-process':
+      return `${at} stop-process ${fault.host}/${fault.process}`;
   }
 }

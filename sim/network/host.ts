@@ -24,6 +24,13 @@ export interface HostOptions {
   diskCapacityBytes?: number;
   fsyncLatencyMs?: number;
   logRecordsMax?: number;
+  /**
+   * A process's timers fire up to this many ms late, uniformly at random: the
+   * scheduling noise of a real kernel. Two daemons with identical timers then
+   * drift apart as real ones do (keepalived's AH dual-master window ends that
+   * way). 0, the default, fires timers exactly.
+   */
+  schedulerJitterMs?: number;
 }
 
 export type BootFunction = (platform: Platform) => void | Promise<void>;
@@ -46,6 +53,9 @@ export class SimHost {
   readonly tcpSettings: TcpSettings;
   readonly neighborSettings: NeighborSettings;
   readonly fsyncLatencyMs: number;
+  readonly schedulerJitterMs: number;
+  /** Draws each timer's lateness; separate from kernelRng so jitter never shifts other draws. */
+  readonly schedulerRng: Rng;
   readonly disk: SimDisk;
   up = true;
   boots = 1;
@@ -68,6 +78,8 @@ export class SimHost {
     this.tcpSettings = { ...DEFAULT_TCP_SETTINGS, ...options.tcp };
     this.neighborSettings = { ...DEFAULT_NEIGHBOR_SETTINGS, ...options.neighbor };
     this.fsyncLatencyMs = options.fsyncLatencyMs ?? 2;
+    this.schedulerJitterMs = options.schedulerJitterMs ?? 0;
+    this.schedulerRng = this.rng.fork('scheduler');
     this.logRecordsMax = options.logRecordsMax ?? 500;
     this.disk = new SimDisk(() => world.engine.now(), { capacityBytes: options.diskCapacityBytes ?? 64 * 1024 * 1024 });
     this.stack = new IpStack(this);

@@ -48,6 +48,8 @@ export interface IpPacket {
   readonly udp?: UdpDatagram;
   /** Payload of any other IP protocol (VRRP, AH). */
   readonly raw?: Buffer;
+  /** IP identification, when the sender built its own header (IP_HDRINCL); AH authenticates it. */
+  readonly ipId?: number;
 }
 
 export interface ArpMessage {

@@ -29,7 +29,8 @@ const LISTEN_BACKLOG_DEFAULT = 511;
 
 export function createSimPlatform(host: SimHost, context: ProcessContext, random = host.rng.fork(context.label)): Platform {
   const engine = host.world.engine;
-  const clock = new SimClock(engine, context);
+  const jitterMs = host.schedulerJitterMs;
+  const clock = new SimClock(engine, context, jitterMs > 0 ? () => host.schedulerRng.int(jitterMs + 1) : undefined);
   return {
     hostName: host.name,
     clock,
@@ -102,9 +103,9 @@ function simDatagrams(host: SimHost, context: ProcessContext): Datagrams {
       socket.once('close', () => context.untrack(releasable));
       return socket;
     },
-    async raw(options: { protocol: number }): Promise<RawSocket> {
+    async raw(options: { protocol: number; iface?: string }): Promise<RawSocket> {
       if (!context.alive) return never();
-      const socket = host.stack.raw.open(context, options.protocol);
+      const socket = host.stack.raw.open(context, options.protocol, options.iface);
       context.track({ release: () => void socket.close() });
       return socket;
     },
@@ -156,5 +157,6 @@ function processesFor(host: SimHost, context: ProcessContext): Processes {
     status: (name) => host.processes.status(name),
     list: () => host.processes.list(),
     watch: (listener) => host.processes.watchAs(context, listener),
+    exec: (command, args, options) => (context.alive ? host.processes.exec(command, args, options) : never()),
   };
 }

@@ -4,7 +4,7 @@
 // - when it exits or crashes on its own, the kernel closes what it held, as
 //   an OS does (its TCP peers see FIN or RST);
 // - when its host crashes, it and everything it held vanish without a packet.
-import type { Platform, ProcessSpec, ProcessStatus, Processes, Service } from '../../src/runtime/platform/types.js';
+import type { ExecOptions, ExecResult, Platform, ProcessSpec, ProcessStatus, Processes, Service } from '../../src/runtime/platform/types.js';
 import { PlatformError, errorCode } from '../../src/runtime/platform/errors.js';
 import type { Owner } from './engine.js';
 import type { SimHost } from './host.js';
@@ -66,6 +66,9 @@ const STOP_TIMEOUT_MS_DEFAULT = 5_000;
 export class SimProcesses implements Processes {
   private readonly processes = new Map<string, SimProcess>();
   private readonly watchers = new Set<{ listener: (status: ProcessStatus) => void; owner: Owner }>();
+  /** Commands running under exec(): they die with the host like processes do. */
+  private readonly commands = new Set<ProcessContext>();
+  private commandsStarted = 0;
 
   constructor(
     private readonly host: SimHost,
@@ -160,8 +163,40 @@ export class SimProcesses implements Processes {
     return () => this.watchers.delete(watcher);
   }
 
+  exec(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const main = this.host.world.commands.get(command);
+    if (main === undefined) return Promise.resolve({ exitCode: undefined, timedOut: false, startError: `${command}: no such file` });
+    const engine = this.host.world.engine;
+    const number = ++this.commandsStarted;
+    return new Promise<ExecResult>((resolve) => {
+      let finished = false;
+      const abort = new AbortController();
+      const finish = (result: ExecResult): void => {
+        if (finished) return;
+        finished = true;
+        engine.cancel(timer);
+        this.commands.delete(context);
+        context.exit();
+        engine.record(this.host.name, 'exec.end', { command, number, exitCode: result.exitCode ?? -1, timedOut: result.timedOut });
+        resolve(result);
+      };
+      const context = new ProcessContext(this.host, `${this.host.name}/${command}#${number}`, () => finish({ exitCode: 1, timedOut: false }));
+      this.commands.add(context);
+      const timer = engine.schedule(options.timeoutMs, () => {
+        abort.abort();
+        finish({ exitCode: undefined, timedOut: true });
+      }, this.host.kernel);
+      main(this.platformFor(context), args, abort.signal).then(
+        (exitCode) => finish({ exitCode, timedOut: false }),
+        () => finish({ exitCode: 1, timedOut: false }),
+      );
+    });
+  }
+
   /** Host crash: every process vanishes; a rebooted host starts with none. */
   vanishAll(): void {
+    for (const context of this.commands) context.vanish();
+    this.commands.clear();
     for (const process of this.processes.values()) process.context.vanish();
     this.processes.clear();
     this.watchers.clear();

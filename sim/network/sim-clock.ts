@@ -16,6 +16,8 @@ export class SimClock implements Clock {
   constructor(
     private readonly engine: Engine,
     private readonly owner: Owner,
+    /** Extra lateness of each timer (see HostOptions.schedulerJitterMs). */
+    private readonly latenessMs: () => number = () => 0,
   ) {}
 
   now(): number {
@@ -24,7 +26,7 @@ export class SimClock implements Clock {
 
   setTimeout(callback: () => void, delayMs: number): TimerHandle {
     const handle = new SimTimerHandle(nextTimerId++);
-    handle.current = this.engine.schedule(Math.max(0, delayMs), callback, this.owner);
+    handle.current = this.engine.schedule(Math.max(0, delayMs) + this.latenessMs(), callback, this.owner);
     return handle;
   }
 
@@ -33,10 +35,10 @@ export class SimClock implements Clock {
     const handle = new SimTimerHandle(nextTimerId++);
     const tick = (): void => {
       // Re-arm first, so a callback that clears the interval wins.
-      handle.current = this.engine.schedule(intervalMs, tick, this.owner);
+      handle.current = this.engine.schedule(intervalMs + this.latenessMs(), tick, this.owner);
       callback();
     };
-    handle.current = this.engine.schedule(intervalMs, tick, this.owner);
+    handle.current = this.engine.schedule(intervalMs + this.latenessMs(), tick, this.owner);
     return handle;
   }
 

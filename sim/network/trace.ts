@@ -36,6 +36,7 @@ export class Trace {
   private readonly timelineEventsMax: number;
   private timelineDropped = 0;
   private readonly timelineKinds: readonly string[];
+  private readonly subscribers: { kindPrefix: string; listener: (event: TraceEvent) => void }[] = [];
 
   constructor(options: TraceOptions = {}) {
     this.recentEventsMax = options.recentEventsMax ?? 200;
@@ -57,8 +58,20 @@ export class Trace {
     this.append(atMs, host, kind, '\t' + detail, undefined);
   }
 
+  /**
+   * Calls `listener` for every later event whose kind starts with
+   * `kindPrefix`: how observers (VIP holders, say) follow a run without
+   * polling. A listener must not record events itself.
+   */
+  subscribe(kindPrefix: string, listener: (event: TraceEvent) => void): void {
+    this.subscribers.push({ kindPrefix, listener });
+  }
+
   private append(atMs: number, host: string, kind: string, detail: string, fields: TraceFields | undefined): void {
     this.pending += `${atMs}\t${host}\t${kind}${detail}\n`;
+    for (const subscriber of this.subscribers) {
+      if (kind.startsWith(subscriber.kindPrefix)) subscriber.listener({ atMs, host, kind, fields: fields ?? { detail: detail.slice(1) } });
+    }
     if (this.pending.length >= HASH_CHUNK_CHARS) this.flush();
     this.eventCount++;
     this.kindCounts.set(kind, (this.kindCounts.get(kind) ?? 0) + 1);

@@ -7,7 +7,7 @@
 //   const h1 = world.host('h1');
 //   world.attach(h1, lan, '198.19.1.11/24', { gateway: '198.19.1.1' });
 //   world.partition(['h1'], ['server']);
-import type { ServiceMain } from '../../src/runtime/platform/types.js';
+import type { CommandMain, ServiceMain } from '../../src/runtime/platform/types.js';
 import { Engine, type RunOptions } from './engine.js';
 import type { TraceFields, TraceOptions } from './trace.js';
 import { SimHost, type HostOptions } from './host.js';
@@ -59,6 +59,8 @@ export class World {
   readonly hosts = new Map<string, SimHost>();
   readonly segments = new Map<string, Segment>();
   readonly modules = new Map<string, ServiceMain>();
+  /** Executable paths that platform.processes.exec can run, on every host. */
+  readonly commands = new Map<string, CommandMain>();
   readonly failures: RunFailure[] = [];
   readonly drops = new Map<string, number>();
   /** How many faults of each kind were applied (a fault that never fires must not pass unnoticed). */
@@ -128,6 +130,11 @@ export class World {
   /** Makes `main` startable as `platform.processes.start({ module: name, … })`. */
   registerModule(name: string, main: ServiceMain): void {
     this.modules.set(name, main);
+  }
+
+  /** Makes `main` runnable as `platform.processes.exec(path, …)` on every host. */
+  registerCommand(path: string, main: CommandMain): void {
+    this.commands.set(path, main);
   }
 
   getHost(name: string): SimHost {
@@ -216,6 +223,7 @@ export class World {
       tcp: fields.tcp,
       udp: fields.udp,
       raw: fields.raw,
+      ipId: fields.ipId,
     };
   }
 

@@ -267,5 +267,6 @@ function withTtl(packet: IpPacket, ttl: number): IpPacket {
     tcp: packet.tcp,
     udp: packet.udp,
     raw: packet.raw,
+    ipId: packet.ipId,
   };
 }

@@ -10,6 +10,7 @@ import type { Owner } from '../engine.js';
 import type { SimHost } from '../host.js';
 import type { Nic } from '../nic.js';
 import { GroupMemberships } from './memberships.js';
+import { decodeIpv4Header, encodeIpv4Header, Ipv4HeaderError } from '../../../src/runtime/net/ipv4-header.js';
 
 const RAW_PAYLOAD_BYTES_MAX = 65_515;
 
@@ -21,8 +22,41 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
     private readonly host: SimHost,
     readonly owner: Owner,
     readonly protocol: number,
+    /** SO_BINDTODEVICE: receive only what arrives on this interface. */
+    readonly boundIface: string | undefined,
   ) {
     super();
+  }
+
+  sendDatagram(datagram: Buffer, options: { iface?: string }): void {
+    if (!this.owner.alive) return;
+    if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
+    let header;
+    try {
+      header = decodeIpv4Header(datagram);
+    } catch (error) {
+      if (error instanceof Ipv4HeaderError) throw new PlatformError('EINVAL', error.message, { syscall: 'sendto' });
+      throw error;
+    }
+    if (header.identification === 0) throw new PlatformError('EINVAL', 'IP identification 0: the sender must pick one', { syscall: 'sendto' });
+    if (header.ttl === 0) throw new PlatformError('EINVAL', 'TTL 0', { syscall: 'sendto' });
+    const destination = parseIpv4(header.destination);
+    const iface = options.iface ?? this.boundIface;
+    const nic = iface === undefined ? undefined : this.host.stack.requireNic(iface, 'sendto');
+    if (isMulticast(destination) && nic === undefined) {
+      throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
+    }
+    this.host.stack.send(
+      this.host.world.newPacket(this.host.name, {
+        source: parseIpv4(header.source),
+        destination,
+        ttl: header.ttl,
+        protocol: header.protocol,
+        ipId: header.identification,
+        raw: Buffer.from(datagram.subarray(header.headerLength)),
+      }),
+      nic,
+    );
   }
 
   send(payload: Buffer, options: RawSendOptions): void {
@@ -90,11 +124,12 @@ export class RawLayer {
 
   constructor(private readonly host: SimHost) {}
 
-  open(owner: Owner, protocol: number): SimRawSocket {
+  open(owner: Owner, protocol: number, iface?: string): SimRawSocket {
     if (!Number.isInteger(protocol) || protocol < 1 || protocol > 255) {
       throw new PlatformError('EINVAL', `bad IP protocol number ${protocol}`, { syscall: 'socket' });
     }
-    const socket = new SimRawSocket(this.host, owner, protocol);
+    if (iface !== undefined) this.host.stack.requireNic(iface, 'setsockopt');
+    const socket = new SimRawSocket(this.host, owner, protocol, iface);
     this.sockets.push(socket);
     return socket;
   }
@@ -106,16 +141,29 @@ export class RawLayer {
   receive(packet: IpPacket, nic: Nic | undefined): void {
     const payload = packet.raw;
     if (payload === undefined) return;
+    const source = formatIpv4(packet.source);
+    const destination = formatIpv4(packet.destination);
+    const iface = nic?.name ?? 'lo';
     const info: RawPacketInfo = {
-      source: formatIpv4(packet.source),
-      destination: formatIpv4(packet.destination),
+      source,
+      destination,
       ttl: packet.ttl,
       protocol: packet.protocol,
-      iface: nic?.name ?? 'lo',
+      iface,
+      header: encodeIpv4Header({
+        tos: 0,
+        totalLength: 20 + payload.length,
+        identification: packet.ipId ?? packet.id & 0xffff,
+        flagsFragment: 0,
+        ttl: packet.ttl,
+        protocol: packet.protocol,
+        source,
+        destination,
+      }),
     };
     let delivered = false;
     for (const socket of this.sockets) {
-      if (socket.protocol === packet.protocol) {
+      if (socket.protocol === packet.protocol && (socket.boundIface === undefined || socket.boundIface === iface)) {
         socket.deliver(payload, info);
         delivered = true;
       }

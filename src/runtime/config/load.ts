@@ -7,6 +7,11 @@ import { parseJsonDocument, type JsonDocument } from './json-document.js';
 const CONFIG_BYTES_MAX = 1024 * 1024;
 
 export async function readJsonConfig(files: Files, file: string): Promise<JsonDocument> {
+  return parseJsonDocument(await readConfigText(files, file), file);
+}
+
+/** A configuration file's text: bounded in size, valid UTF-8, errors naming the file. */
+export async function readConfigText(files: Files, file: string): Promise<string> {
   let data: Buffer;
   try {
     data = await files.readFile(file);
@@ -16,7 +21,7 @@ export async function readJsonConfig(files: Files, file: string): Promise<JsonDo
   if (data.length > CONFIG_BYTES_MAX) throw new ConfigError('ERR_CONFIG_READ', file, `larger than ${CONFIG_BYTES_MAX} bytes`);
   const text = data.toString('utf8');
   if (text.includes('\uFFFD')) throw new ConfigError('ERR_CONFIG_SYNTAX', file, 'not valid UTF-8');
-  return parseJsonDocument(text, file);
+  return text;
 }
 
 /** `--config <file>` from a service's arguments; anything else is an error. */

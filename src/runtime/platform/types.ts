@@ -166,6 +166,11 @@ export interface RawPacketInfo {
   protocol: number;
   /** Interface the packet arrived on. */
   iface: string;
+  /**
+   * The IPv4 header as it arrived (20 bytes or more): AH authenticates it, so
+   * a receiver needs the identification and length fields, not only addresses.
+   */
+  header: Buffer;
 }
 
 export interface RawSendOptions {
@@ -180,6 +185,14 @@ export interface RawSendOptions {
 export interface RawSocket extends EventEmitter {
   readonly protocol: number;
   send(payload: Buffer, options: RawSendOptions): void;
+  /**
+   * Sends a whole IPv4 datagram whose header the caller built (IP_HDRINCL),
+   * as keepalived does: AH covers the header, so the sender must know every
+   * field. The platform fills in the header checksum; the identification
+   * must be non-zero. `iface` picks the outgoing interface (required for
+   * multicast).
+   */
+  sendDatagram(datagram: Buffer, options: { iface?: string }): void;
   addMembership(group: string, iface: string): void;
   dropMembership(group: string, iface: string): void;
   close(): Promise<void>;
@@ -189,7 +202,8 @@ export interface RawSocket extends EventEmitter {
 
 export interface Datagrams {
   udp(options: { address?: string; port?: number }): Promise<UdpSocket>;
-  raw(options: { protocol: number }): Promise<RawSocket>;
+  /** `iface` binds the socket to one interface (SO_BINDTODEVICE): it receives only what arrives there. */
+  raw(options: { protocol: number; iface?: string }): Promise<RawSocket>;
 }
 
 // ---------------------------------------------------------------- addresses
@@ -246,7 +260,32 @@ export interface Processes {
   list(): ProcessStatus[];
   /** Called whenever a process leaves 'running'. Returns an unsubscribe function. */
   watch(listener: (status: ProcessStatus) => void): () => void;
+  /**
+   * Runs a short command to completion (keepalived's track and notify
+   * scripts): killed after timeoutMs. Never rejects for the command's own
+   * failure; a command that cannot start resolves with `startError`.
+   */
+  exec(command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult>;
 }
+
+export interface ExecOptions {
+  timeoutMs: number;
+}
+
+export interface ExecResult {
+  /** Undefined when killed or never started. */
+  exitCode: number | undefined;
+  timedOut: boolean;
+  /** Why the command could not run (not found, not executable…). */
+  startError?: string;
+}
+
+/**
+ * A command in the simulation: a registered function standing for an
+ * executable path (see World.registerCommand). Resolves with the exit code;
+ * `signal` aborts when the command is killed.
+ */
+export type CommandMain = (platform: Platform, args: readonly string[], signal: AbortSignal) => Promise<number>;
 
 /** What a service module exports as its main. */
 export type ServiceMain = (platform: Platform, args: readonly string[]) => Promise<Service> | Service;

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock, Log, Processes, ProcessSpec, ProcessState, ProcessStatus } from '../types.js';
 import { PlatformError, errorCode } from '../errors.js';
+import { execCommand } from './exec.js';
 
 export interface RealProcessesOptions {
   /** Directory holding the bundled service entry points (`<module>.mjs`). */
@@ -116,6 +117,7 @@ export function createRealProcesses(options: RealProcessesOptions): Processes {
   return {
     start,
     stop,
+    exec: execCommand,
     status: (name) => {
       const status = entries.get(name)?.status;
       return status === undefined ? undefined : { ...status };

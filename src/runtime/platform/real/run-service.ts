@@ -5,6 +5,9 @@ import type { Service, ServiceMain } from '../types.js';
 import { errorCode } from '../errors.js';
 import { createRealPlatform } from './index.js';
 
+/** Codes of errors that mean "fix your arguments or configuration" (exit 2), not "the service broke" (exit 1). */
+const CONFIGURATION_ERROR_PREFIXES = ['ERR_CONFIG', 'ERR_PROXY_CONFIG', 'ERR_KEEPALIVED_CONF'];
+
 export async function runService(name: string, main: ServiceMain, args: readonly string[] = process.argv.slice(2)): Promise<void> {
   const platform = createRealPlatform();
   let service: Service;
@@ -13,7 +16,7 @@ export async function runService(name: string, main: ServiceMain, args: readonly
   } catch (error) {
     const code = errorCode(error) ?? '';
     process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = code.startsWith('ERR_CONFIG') || code.startsWith('ERR_PROXY_CONFIG') ? 2 : 1;
+    process.exitCode = CONFIGURATION_ERROR_PREFIXES.some((prefix) => code.startsWith(prefix)) ? 2 : 1;
     return;
   }
   let stopping = false;
