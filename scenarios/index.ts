@@ -1,5 +1,11 @@
 // The registry of named scenarios, in the order `npm run scenario -- list` shows them.
 import type { Scenario } from '../sim/scenario.js';
+import { apiserverDown } from './apiserver-down.js';
+import { failover } from './failover.js';
+import { preempt } from './preempt.js';
+import { splitBrain } from './split-brain.js';
 import { streams } from './streams.js';
 
-export const scenarios: ReadonlyMap<string, Scenario> = new Map([streams].map((scenario) => [scenario.name, scenario]));
+export const scenarios: ReadonlyMap<string, Scenario> = new Map(
+  [failover, preempt, splitBrain, apiserverDown, streams].map((scenario) => [scenario.name, scenario]),
+);

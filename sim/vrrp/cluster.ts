@@ -1,0 +1,121 @@
+// The keepalived cluster the VRRP scenarios share: masters on one LAN, each
+// running the apiserver stand-in and keepalived with the product's
+// configuration (or a variation), and workers probing the API via the VIP.
+//
+//   lan 198.18.N.0/24
+//   m1 .11  m2 .12  m3 .13  (VIP .10)      w1 .21  w2 .22  w3 .23
+//
+// A world may hold several clusters, each on its own LAN with its own host
+// name prefix (the preempt scenario runs one with and one without nopreempt).
+import { World } from '../network/world.js';
+import type { SimHost } from '../network/host.js';
+import { keepalivedMain } from '../../src/runtime/keepalived/daemon.js';
+import { renderProductKeepalivedConf, type ProductConfOptions } from '../../src/runtime/keepalived/product-conf.js';
+import { apiserverStandinMain, APISERVER_PORT } from '../../src/runtime/kube/apiserver-standin.js';
+import { checkApiserverMain, CHECK_APISERVER_PATH } from '../../src/runtime/kube/check-apiserver.js';
+import { startApiProbes, type ProbeRecord } from '../workloads/api-probe.js';
+import { VipObserver } from './vip-observer.js';
+
+export const KEEPALIVED_CONF_PATH = '/etc/keepalived/keepalived.conf';
+/** The product's AH password in the lab (8 characters, keepalived's limit). */
+const AUTH_PASS = 'pf9lab01';
+export const PROBE_INTERVAL_MS = 100;
+const PROBE_TIMEOUT_MS = 1_000;
+const PROBE_RECORDS_MAX = 20_000;
+
+export interface MasterSpec {
+  name: string;
+  /** When the master boots, in virtual ms from the start (staggered boots make the first holder predictable). */
+  bootAtMs: number;
+  conf?: Partial<ProductConfOptions>;
+}
+
+export interface VrrpClusterOptions {
+  masters: readonly MasterSpec[];
+  workers: number;
+  /** Applies to every master unless its own spec overrides it. */
+  conf?: Partial<ProductConfOptions>;
+  /** Third octet of the cluster's 198.18.N.0/24 LAN. */
+  subnet?: number;
+  /** Prefixed to host and segment names. */
+  prefix?: string;
+}
+
+export interface VrrpCluster {
+  world: World;
+  vip: string;
+  masters: SimHost[];
+  workers: SimHost[];
+  observer: VipObserver;
+  probes: ProbeRecord[];
+  confOf(master: string): ProductConfOptions;
+}
+
+export function buildVrrpCluster(options: VrrpClusterOptions & { seed: number }): VrrpCluster {
+  return addVrrpCluster(new World({ seed: options.seed }), options);
+}
+
+export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpCluster {
+  const { subnet = 0, prefix = '' } = options;
+  const vip = `198.18.${subnet}.10`;
+  // A switched LAN: sub-millisecond latency (rounded to whole ms by the
+  // engine), a little jitter, no loss unless a fault adds it.
+  const lan = world.segment(`${prefix}lan`, { latencyMs: 0.5, jitterMs: 0.5 });
+  if (!world.modules.has('keepalived')) {
+    world.registerModule('apiserver', apiserverStandinMain);
+    world.registerModule('keepalived', keepalivedMain);
+    world.registerCommand(CHECK_APISERVER_PATH, checkApiserverMain);
+  }
+
+  const confs = new Map<string, ProductConfOptions>();
+  const masters = options.masters.map((spec, index) => {
+    const host = world.host(`${prefix}${spec.name}`, { schedulerJitterMs: 4 });
+    world.attach(host, lan, `198.18.${subnet}.${11 + index}/24`, { iface: 'eth0' });
+    const conf: ProductConfOptions = { vip, password: AUTH_PASS, ...options.conf, ...spec.conf };
+    confs.set(host.name, conf);
+    world.engine.schedule(spec.bootAtMs, () => {
+      host.onBoot(async (platform) => {
+        await platform.files.mkdir('/etc/keepalived', { recursive: true });
+        await platform.files.writeFile(KEEPALIVED_CONF_PATH, renderProductKeepalivedConf(conf));
+        // The apiserver first: keepalived's first health check must find it.
+        await platform.processes.start({ name: 'apiserver', module: 'apiserver' });
+        await platform.processes.start({ name: 'keepalived', module: 'keepalived', args: ['-f', KEEPALIVED_CONF_PATH, '-n', '-l'] });
+      });
+    });
+    return host;
+  });
+
+  const probes: ProbeRecord[] = [];
+  const workers = Array.from({ length: options.workers }, (_, index) => {
+    const host = world.host(`${prefix}w${index + 1}`);
+    world.attach(host, lan, `198.18.${subnet}.${21 + index}/24`, { iface: 'eth0' });
+    host.onBoot((platform) =>
+      startApiProbes(platform, {
+        worker: host.name,
+        host: vip,
+        port: APISERVER_PORT,
+        intervalMs: PROBE_INTERVAL_MS,
+        timeoutMs: PROBE_TIMEOUT_MS,
+        runStartMs: world.engine.startMs,
+        records: probes,
+        recordsMax: PROBE_RECORDS_MAX,
+      }),
+    );
+    return host;
+  });
+
+  const observer = new VipObserver(world, vip);
+  return {
+    world,
+    vip,
+    masters,
+    workers,
+    observer,
+    probes,
+    confOf: (master) => {
+      const conf = confs.get(master);
+      if (conf === undefined) throw new Error(`no master named ${master}`);
+      return conf;
+    },
+  };
+}
