@@ -1,4 +1,4 @@
-// The real platform's UDP on loopback, and raw sockets being unavailable.
+// The real platform's UDP on loopback (raw sockets: platform-real-raw*.test.ts).
 import { describe, expect, it } from 'vitest';
 import { createRealPlatform } from '../src/runtime/platform/real/index.js';
 import type { RemoteInfo } from '../src/runtime/platform/types.js';
@@ -32,12 +32,5 @@ describe('real datagrams', () => {
     } finally {
       await first.close();
     }
-  });
-
-  it('does not offer raw IP sockets yet', async () => {
-    await expect(platform.datagrams.raw({ protocol: 112 })).rejects.toMatchObject({
-      code: 'ERR_PLATFORM_UNSUPPORTED',
-      message: expect.stringContaining('keepalived'),
-    });
   });
 });

@@ -33,7 +33,15 @@ export async function realHostUnavailable(binaries: readonly string[] = ['ip']):
 }
 
 function debianPackage(binary: string): string {
-  const packages: Record<string, string> = { ip: 'iproute2', arping: 'arping', tcpdump: 'tcpdump', keepalived: 'keepalived', haproxy: 'haproxy', etcd: 'etcd-server' };
+  const packages: Record<string, string> = {
+    ip: 'iproute2',
+    arping: 'arping',
+    tcpdump: 'tcpdump',
+    keepalived: 'keepalived',
+    haproxy: 'haproxy',
+    etcd: 'etcd-server',
+    setpriv: 'util-linux',
+  };
   return packages[binary] ?? binary;
 }
 
@@ -42,30 +50,46 @@ export function realHostRequired(): boolean {
   return process.env['PF9LAB_REQUIRE_REAL_HOST'] === '1';
 }
 
+export interface NetnsLabOptions {
+  /**
+   * Starts every namespace name (`<prefix>-<tag>-<role>`) and, unless it is the
+   * default 'pf9lab' (whose veth ends are `p9…`), every veth name.
+   */
+  prefix?: string;
+}
+
 export class NetnsLab {
   private readonly namespaces: string[] = [];
   private readonly processes: ChildProcess[] = [];
   private vethCount = 0;
+  private readonly prefix: string;
+  private readonly vethPrefix: string;
 
   /** `tag` keeps names short: interface names are limited to 15 characters. */
-  constructor(private readonly tag = `${process.pid % 100_000}`) {}
+  constructor(
+    private readonly tag = `${process.pid % 100_000}`,
+    options: NetnsLabOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'pf9lab';
+    this.vethPrefix = this.prefix === 'pf9lab' ? 'p9' : this.prefix;
+  }
 
   async namespace(role: string): Promise<string> {
-    const name = `pf9lab-${this.tag}-${role}`;
+    const name = `${this.prefix}-${this.tag}-${role}`;
     await exec('ip', ['netns', 'add', name], { timeout: COMMAND_TIMEOUT_MS });
     this.namespaces.push(name);
     await this.ip(name, ['link', 'set', 'lo', 'up']);
     return name;
   }
 
-  /** A veth pair between two namespaces, with one address (CIDR, 198.18.0.0/15 only) on each end. */
-  async link(left: { ns: string; cidr: string }, right: { ns: string; cidr: string }): Promise<void> {
+  /** A veth pair between two namespaces, with one address (CIDR, 198.18.0.0/15 only) on each end; returns the ends' names. */
+  async link(left: { ns: string; cidr: string }, right: { ns: string; cidr: string }): Promise<{ left: string; right: string }> {
     for (const end of [left, right]) {
       if (!BENCHMARK_RANGE.test(end.cidr)) throw new Error(`refusing ${end.cidr}: real-host tests use 198.18.0.0/15 only`);
     }
     const index = this.vethCount++;
-    const leftName = `p9${this.tag}a${index}`.slice(0, 15);
-    const rightName = `p9${this.tag}b${index}`.slice(0, 15);
+    const leftName = `${this.vethPrefix}${this.tag}a${index}`.slice(0, 15);
+    const rightName = `${this.vethPrefix}${this.tag}b${index}`.slice(0, 15);
     await exec('ip', ['link', 'add', leftName, 'netns', left.ns, 'type', 'veth', 'peer', 'name', rightName, 'netns', right.ns], {
       timeout: COMMAND_TIMEOUT_MS,
     });
@@ -76,6 +100,7 @@ export class NetnsLab {
       await this.ip(ns, ['addr', 'add', cidr, 'dev', iface]);
       await this.ip(ns, ['link', 'set', iface, 'up']);
     }
+    return { left: leftName, right: rightName };
   }
 
   async ip(ns: string, args: readonly string[]): Promise<string> {
@@ -83,9 +108,9 @@ export class NetnsLab {
     return stdout;
   }
 
-  /** Starts a long-running process inside a namespace; it is killed at cleanup. */
-  spawn(ns: string, command: string, args: readonly string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts a long-running process inside a namespace; it is killed at cleanup. `stdin: true` gives it a pipe to read. */
+  spawn(ns: string, command: string, args: readonly string[], options: { stdin?: boolean } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     this.processes.push(child);
     return child;
   }

@@ -54,7 +54,15 @@ export function createRealAddresses(options: RealAddressesOptions = {}): Address
     async gratuitousArp(iface, address) {
       checkIface(iface);
       checkIpv4(address);
-      await runHostCommand('arping', ['-U', '-c', '1', '-I', iface, address], timeoutMs);
+      // Debian's arping is Thomas Habets' (2.23), not iputils': -i names the
+      // interface; -S makes the announced address the sender too (without it
+      // the request says "tell <primary address>" and updates no neighbour's
+      // entry for `address`); -U broadcasts it. Without -d it exits 1 when
+      // nobody answers, and nobody answers a gratuitous ARP: -d makes the
+      // status "duplicate answers seen", and -w 0 exits right after sending
+      // without reading any (keepalived does not wait either). So 0 means
+      // sent, and any failure exits 1 with arping's reason on stderr.
+      await runHostCommand('arping', ['-q', '-d', '-U', '-S', address, '-c', '1', '-w', '0', '-i', iface, address], timeoutMs);
     },
   };
 }

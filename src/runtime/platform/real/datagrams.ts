@@ -1,12 +1,18 @@
 // UDP through node:dgram, behind a small adapter so the simulation's UDP and
-// this one look alike. Raw IP sockets (VRRP) need a native addon and are not
-// available yet.
+// this one look alike; raw IP sockets (VRRP, AH) through the raw-socket
+// addon (raw-socket.ts), which needs root or CAP_NET_RAW.
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Datagrams, RawSocket, UdpSocket } from '../types.js';
-import { PlatformError } from '../errors.js';
+import { linuxRawSocketHost, openRealRawSocket, type RawSocketHost } from './raw-socket.js';
 
-export function createRealDatagrams(): Datagrams {
+export interface RealDatagramsOptions {
+  /** The addon and interface lookups behind raw sockets; tests pass a fake. */
+  rawSocketHost?: RawSocketHost;
+}
+
+export function createRealDatagrams(options: RealDatagramsOptions = {}): Datagrams {
+  const rawSocketHost = options.rawSocketHost ?? linuxRawSocketHost;
   return {
     async udp(options) {
       const socket = dgram.createSocket({ type: 'udp4' });
@@ -24,13 +30,8 @@ export function createRealDatagrams(): Datagrams {
       return new RealUdpSocket(socket);
     },
 
-    raw(): Promise<RawSocket> {
-      return Promise.reject(
-        new PlatformError(
-          'ERR_PLATFORM_UNSUPPORTED',
-          'raw IP sockets arrive with the keepalived issue: the real platform needs a native addon (raw-socket) for them',
-        ),
-      );
+    async raw(rawOptions): Promise<RawSocket> {
+      return openRealRawSocket(rawOptions, rawSocketHost);
     },
   };
 }
