@@ -58,12 +58,12 @@ const globalDefs: fc.Arbitrary<Block> = fc
   .map((g) => ({
     head: ['global_defs'],
     lines: lines([
-      g.routerId && ['router_id', g.routerId],
+      g.routerId === undefined ? undefined : ['router_id', g.routerId],
       g.security ? ['enable_script_security'] : undefined,
-      g.user && ['script_user', ...g.user.filter((part): part is string => part !== undefined)],
-      g.version && ['vrrp_version', g.version],
-      g.refresh && ['vrrp_garp_master_refresh', g.refresh],
-      g.refreshRepeat && ['vrrp_garp_master_refresh_repeat', g.refreshRepeat],
+      g.user === undefined ? undefined : ['script_user', ...g.user.filter((part): part is string => part !== undefined)],
+      g.version === undefined ? undefined : ['vrrp_version', g.version],
+      g.refresh === undefined ? undefined : ['vrrp_garp_master_refresh', g.refresh],
+      g.refreshRepeat === undefined ? undefined : ['vrrp_garp_master_refresh_repeat', g.refreshRepeat],
     ]),
   }));
 
@@ -81,12 +81,12 @@ const script = (name: string): fc.Arbitrary<Block> =>
       head: ['vrrp_script', name],
       lines: lines([
         ['script', `"/usr/libexec/${name}.sh --check"`],
-        s.interval && ['interval', s.interval],
-        s.timeout && ['timeout', s.timeout],
-        s.weight && ['weight', s.weight],
-        s.rise && ['rise', s.rise],
-        s.fall && ['fall', s.fall],
-        s.user && ['user', s.user],
+        s.interval === undefined ? undefined : ['interval', s.interval],
+        s.timeout === undefined ? undefined : ['timeout', s.timeout],
+        s.weight === undefined ? undefined : ['weight', s.weight],
+        s.rise === undefined ? undefined : ['rise', s.rise],
+        s.fall === undefined ? undefined : ['fall', s.fall],
+        s.user === undefined ? undefined : ['user', s.user],
       ]),
     }));
 
@@ -113,15 +113,15 @@ const instance = (name: string, vrid: number, scripts: readonly string[]): fc.Ar
       lines: [
         ...lines([
           ['interface', 'eth0'],
-          i.state && ['state', i.state],
+          i.state === undefined ? undefined : ['state', i.state],
           ['virtual_router_id', String(vrid)],
-          i.priority && ['priority', i.priority],
-          i.advert && ['advert_int', i.advert],
-          i.version && ['version', i.version],
+          i.priority === undefined ? undefined : ['priority', i.priority],
+          i.advert === undefined ? undefined : ['advert_int', i.advert],
+          i.version === undefined ? undefined : ['version', i.version],
           i.nopreempt ? ['nopreempt'] : undefined,
-          i.preemptDelay && ['preempt_delay', i.preemptDelay],
-          i.notify && ['notify_master', i.notify],
-          i.garpRepeat && ['garp_master_repeat', i.garpRepeat],
+          i.preemptDelay === undefined ? undefined : ['preempt_delay', i.preemptDelay],
+          i.notify === undefined ? undefined : ['notify_master', i.notify],
+          i.garpRepeat === undefined ? undefined : ['garp_master_repeat', i.garpRepeat],
         ]),
         ...(i.auth === undefined ? [] : [{ head: ['authentication'], lines: [['auth_type', i.auth[0]], ['auth_pass', i.auth[1]]] }]),
         { head: ['virtual_ipaddress'], lines: i.vips.map(([vip, prefix, dev]) => [prefix === undefined ? vip : `${vip}/${prefix}`, ...(dev === undefined ? [] : ['dev', dev])]) },

@@ -339,6 +339,17 @@ describe('keepalived.conf: what keepalived corrects, with a warning', () => {
     expect(vips.warnings.map((warning) => warning.line)).toEqual([6]);
   });
 
+  it('stops tracking anything weighted for the address owner (priority 255)', () => {
+    const conf = parse(' priority 255\n track_script {\n  weighted\n  plain\n  plain_made_weighty weight 5\n }\n track_interface {\n  eth1 weight 10\n  eth2\n }',
+      'vrrp_script weighted {\n script x\n weight -20\n}\nvrrp_script plain {\n script y\n}\nvrrp_script plain_made_weighty {\n script z\n}\n');
+    expect(conf.instances[0]).toMatchObject({ trackScripts: [{ name: 'plain' }], trackInterfaces: [{ iface: 'eth2', weight: 0 }] });
+    expect(conf.warnings.map((warning) => warning.message)).toEqual([
+      'V: track_interface eth1 has a weight, which priority 255 cannot use; not tracked, as keepalived does',
+      'V: track_script weighted has a weight, which priority 255 cannot use; not tracked, as keepalived does',
+      'V: track_script plain_made_weighty has a weight, which priority 255 cannot use; not tracked, as keepalived does',
+    ]);
+  });
+
   it('warns about a VRRPv2 instance without addresses', () => {
     const conf = parseKeepalivedConf('vrrp_instance V {\n interface eth0\n virtual_router_id 7\n}\n');
     expect(messages(conf)).toEqual(['1:15 V has no virtual_ipaddress; at least one is sensible']);
@@ -385,6 +396,16 @@ notify_master "/bin/notify master" root}
     expect(conf.warnings).toEqual([]);
     expect(conf.scripts.get('s')!.script).toBe('/bin/check a#b {c}');
     expect(conf.instances[0]).toMatchObject({ iface: 'eth0', vrid: 7, auth: { type: 'pass', password: 'ab' }, notify: { master: '/bin/notify master' } });
+  });
+
+  it('starts a comment at \\# too: keepalived decomments its config copy a second time', () => {
+    // keepalived 2.2.7: `auth_pass ab\#cd` gives "ab", `auth_pass x\\#yz` gives "x\\".
+    const password = (value: string): unknown =>
+      parseKeepalivedConf(`vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress { 198.18.0.1 }\n authentication {\n  auth_type PASS\n  auth_pass ${value}\n }\n}\n`).instances[0]!.auth;
+    expect(password('ab\\#cd')).toEqual({ type: 'pass', password: 'ab' });
+    expect(password('ab\\!cd')).toEqual({ type: 'pass', password: 'ab' });
+    expect(password('x\\\\#yz')).toEqual({ type: 'pass', password: 'x\\\\' });
+    expect(password('"a#b\\#c"')).toEqual({ type: 'pass', password: 'a#b\\#c' });
   });
 
   it('accepts several entries on one line of a list block', () => {

@@ -9,6 +9,7 @@ import type { Frame } from '../sim/network/packet.js';
 import { IPPROTO_VRRP } from '../sim/network/packet.js';
 import { parseIpv4 } from '../sim/network/ip.js';
 import { DEFAULT_NEIGHBOR_SETTINGS } from '../sim/network/stack/neighbors.js';
+import { decodeIpv4Header, encodeIpv4Header, ipv4HeaderChecksumOk } from '../src/runtime/net/ipv4-header.js';
 import type { RawPacketInfo, RemoteInfo, UdpSocket } from '../src/runtime/platform/types.js';
 import { errorCode } from '../src/runtime/platform/errors.js';
 
@@ -295,9 +296,29 @@ describe('multicast', () => {
       {
         host: 'a',
         payload: advert.toString('hex'),
-        info: { source: C_IP, destination: VRRP_GROUP, ttl: 255, protocol: IPPROTO_VRRP, iface: 'eth0' },
+        info: { source: C_IP, destination: VRRP_GROUP, ttl: 255, protocol: IPPROTO_VRRP, iface: 'eth0', header: expect.any(Buffer) },
       },
     ]);
+    // The header a receiver gets is the one the sender's stack built: AH authenticates it.
+    const header = decodeIpv4Header(received[0]!.info.header);
+    expect(header).toMatchObject({ source: C_IP, destination: VRRP_GROUP, ttl: 255, protocol: IPPROTO_VRRP, totalLength: 20 + advert.length });
+    expect(ipv4HeaderChecksumOk(received[0]!.info.header)).toBe(true);
+  });
+
+  it('sendDatagram carries a caller-built header: its identification reaches the receiver', async () => {
+    const { world, a, c } = lan();
+    const received: RawPacketInfo[] = [];
+    const socket = await a.platform.datagrams.raw({ protocol: IPPROTO_VRRP, iface: 'eth0' });
+    socket.addMembership(VRRP_GROUP, 'eth0');
+    socket.on('message', (_payload: Buffer, info: RawPacketInfo) => received.push(info));
+    const sender = await c.platform.datagrams.raw({ protocol: IPPROTO_VRRP });
+    const payload = Buffer.alloc(20, 7);
+    const header = encodeIpv4Header({ tos: 0xc0, totalLength: 40, identification: 4242, flagsFragment: 0, ttl: 255, protocol: IPPROTO_VRRP, source: C_IP, destination: VRRP_GROUP });
+    sender.sendDatagram(Buffer.concat([header, payload]), { iface: 'eth0' });
+    expect(() => sender.sendDatagram(Buffer.concat([encodeIpv4Header({ tos: 0, totalLength: 40, identification: 0, flagsFragment: 0, ttl: 255, protocol: IPPROTO_VRRP, source: C_IP, destination: VRRP_GROUP }), payload]), { iface: 'eth0' })).toThrow(/identification 0/);
+    await world.run({ forMs: 50 });
+    expect(received).toHaveLength(1);
+    expect(decodeIpv4Header(received[0]!.header).identification).toBe(4242);
   });
 });
 

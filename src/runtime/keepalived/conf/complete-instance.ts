@@ -3,7 +3,7 @@
 // depend on other settings, and combinations it corrects with a complaint.
 import type { ParseContext } from './context.js';
 import type { InstanceDraft } from './instance-draft.js';
-import type { AuthConf, GlobalDefs, VrrpInstanceConf } from './types.js';
+import type { AuthConf, GlobalDefs, TrackInterfaceRef, TrackScriptRef, VrrpInstanceConf, VrrpScriptConf } from './types.js';
 
 export const PRIORITY_DEFAULT = 100;
 /** The address owner's priority; it also changes several defaults below. */
@@ -14,7 +14,7 @@ const CENTISECOND_US = 10_000;
 /** VRRPv3 carries the interval in 12 bits of centiseconds. */
 const V3_ADVERT_US_LIMIT = 4096 * CENTISECOND_US;
 
-export function completeInstance(context: ParseContext, draft: InstanceDraft, globals: GlobalDefs): VrrpInstanceConf {
+export function completeInstance(context: ParseContext, draft: InstanceDraft, globals: GlobalDefs, scripts: ReadonlyMap<string, VrrpScriptConf>): VrrpInstanceConf {
   const name = draft.name.text;
   if (draft.vrid === undefined) context.fail(draft.name, `vrrp_instance ${name} has no virtual_router_id`);
   // keepalived also runs a unicast instance with unicast_src_ip and no interface; pf9lab needs the interface.
@@ -43,6 +43,8 @@ export function completeInstance(context: ParseContext, draft: InstanceDraft, gl
     context.warn(draft.name, `${name} has no virtual_ipaddress; at least one is sensible`);
   }
 
+  const { trackScripts, trackInterfaces } = completeTracking(context, draft, priority, scripts);
+
   const instance: VrrpInstanceConf = {
     name,
     line: draft.name.line,
@@ -58,8 +60,8 @@ export function completeInstance(context: ParseContext, draft: InstanceDraft, gl
     vips: draft.vips,
     ...(draft.unicastSourceIp === undefined ? {} : { unicastSourceIp: draft.unicastSourceIp }),
     unicastPeers: draft.unicastPeers,
-    trackScripts: draft.trackScripts,
-    trackInterfaces: draft.trackInterfaces,
+    trackScripts,
+    trackInterfaces,
     notify: draft.notify,
     garpMasterDelayMs: draft.garpMasterDelayMs ?? globals.garpMasterDelayMs,
     garpMasterRepeat: draft.garpMasterRepeat ?? globals.garpMasterRepeat,
@@ -107,6 +109,30 @@ function completePreempt(context: ParseContext, draft: InstanceDraft, priority: 
     preemptDelayMs = 0;
   }
   return { preempt: !nopreempt, preemptDelayMs };
+}
+
+/**
+ * The address owner's priority cannot move: keepalived stops tracking
+ * anything weighted for it (an unweighted track still means FAULT).
+ */
+function completeTracking(
+  context: ParseContext,
+  draft: InstanceDraft,
+  priority: number,
+  scripts: ReadonlyMap<string, VrrpScriptConf>,
+): { trackScripts: TrackScriptRef[]; trackInterfaces: TrackInterfaceRef[] } {
+  if (priority !== PRIORITY_OWNER) return { trackScripts: draft.trackScripts, trackInterfaces: draft.trackInterfaces };
+  const name = draft.name.text;
+  const trackInterfaces = draft.trackInterfaces.filter((ref) => {
+    if (ref.weight !== 0) context.warn(draft.name, `${name}: track_interface ${ref.iface} has a weight, which priority ${PRIORITY_OWNER} cannot use; not tracked, as keepalived does`);
+    return ref.weight === 0;
+  });
+  const trackScripts = draft.trackScripts.filter((ref) => {
+    const weight = ref.weight ?? scripts.get(ref.name)?.weight ?? 0;
+    if (weight !== 0) context.warn(draft.name, `${name}: track_script ${ref.name} has a weight, which priority ${PRIORITY_OWNER} cannot use; not tracked, as keepalived does`);
+    return weight === 0;
+  });
+  return { trackScripts, trackInterfaces };
 }
 
 /** VRRPv2 carries whole seconds and VRRPv3 centiseconds: keepalived rounds (half up) to what the packet can say. */

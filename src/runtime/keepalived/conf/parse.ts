@@ -54,7 +54,7 @@ export function parseKeepalivedConf(text: string, options: ParseOptions = {}): K
     );
   }
   // Globals are complete only now: keepalived applies them to every instance wherever global_defs sits.
-  const instances = drafts.map((draft) => ({ conf: completeInstance(context, draft, globalDefs), vridToken: draft.vrid!.token }));
+  const instances = drafts.map((draft) => ({ conf: completeInstance(context, draft, globalDefs, scripts), vridToken: draft.vrid!.token }));
   checkVridConflicts(context, instances);
   return { globalDefs, scripts, instances: instances.map(({ conf }) => conf), warnings: context.warnings() };
 }
