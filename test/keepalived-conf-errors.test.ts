@@ -22,7 +22,7 @@ function refusal(text: string, fileName?: string): KeepalivedConfError {
 const CASES: ReadonlyArray<readonly [string, string, string]> = [
   ['a } with no {', `${withInstance(COMPLETE)}}\n`, `6:1: '}' has no matching '{'`],
   ['a { never closed', `vrrp_instance V {\n${COMPLETE}\n`, `1:17: '{' of vrrp_instance V is never closed`],
-  ['a list never closed', 'vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  198.18.0.1\n', `4:20: '{' of virtual_ipaddress of V is never closed`],
+  ['a list never closed', 'vrrp_instance V {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  198.18.0.1\n', `4:20: '{' of virtual_ipaddress in vrrp_instance V is never closed`],
   ['an unexpected {', withInstance(` interface eth0 {\n${COMPLETE}`), `2:17: unexpected '{' in vrrp_instance V`],
   ['a block keyword without {', 'vrrp_instance V\ninterface eth0\n', `2:1: expected '{' to open vrrp_instance V, got "interface"`],
   ['a block keyword at the end', 'global_defs', `1:1: expected '{' to open global_defs`],

@@ -368,14 +368,13 @@ virtual_server 198.18.0.1 80 { real_server 198.18.0.2 80 { weight 1 } }
 vrrp_instance V {
   interface eth0
   mystery_option { a b }
-  use_vmac
-  virtual_router_id 7
+  use_vmac vrrp.7  virtual_router_id 7
   virtual_ipaddress { 198.18.0.1 }
 }
 `);
     expect(conf.warnings).toEqual([
       { line: 2, column: 3, message: 'unknown or unsupported keyword "notification_email" in global_defs; ignored' },
-      { line: 7, column: 1, message: 'unknown or unsupported keyword "virtual_server" in the top level; ignored' },
+      { line: 7, column: 1, message: 'unknown or unsupported keyword "virtual_server" in keepalived.conf; ignored' },
       { line: 10, column: 3, message: 'unknown or unsupported keyword "mystery_option" in vrrp_instance V; ignored' },
       { line: 11, column: 3, message: 'unknown or unsupported keyword "use_vmac" in vrrp_instance V; ignored' },
     ]);

@@ -5,7 +5,7 @@
 // file; the parser therefore resolves instances against them at the end.
 import type { ParseContext } from './context.js';
 import { readUnsigned } from './numbers.js';
-import { expectOpen, keywordTable, readStatements, type Statement, type TokenStream } from './statements.js';
+import { keywordTable, readStatements, type Statement, type TokenStream } from './statements.js';
 import type { Token } from './lexer.js';
 import type { GlobalDefs } from './types.js';
 
@@ -41,8 +41,8 @@ const GLOBAL_KEYWORDS = keywordTable([
   ['vrrp_garp_master_refresh_repeat', 1, 1],
 ]);
 
-export function readGlobalDefs(context: ParseContext, stream: TokenStream, keyword: Token, globals: GlobalDefs): void {
-  const opener = expectOpen(context, stream, keyword, 'global_defs');
+/** The block after `global_defs {`; several global_defs blocks add up. */
+export function readGlobalDefs(context: ParseContext, stream: TokenStream, opener: Token, globals: GlobalDefs): void {
   readStatements(context, stream, GLOBAL_KEYWORDS, opener, 'global_defs', (statement) => applyGlobal(context, statement, globals));
 }
 

@@ -29,19 +29,19 @@ export function parseKeepalivedConf(text: string, options: ParseOptions = {}): K
   const drafts: InstanceDraft[] = [];
   const unresolvedTrackScripts: UnresolvedTrackScript[] = [];
 
-  readStatements(context, stream, TOP_KEYWORDS, undefined, 'the top level', ({ keyword, args }) => {
+  readStatements(context, stream, TOP_KEYWORDS, undefined, context.fileName, ({ keyword, args, opener }) => {
     const name = args[0]!;
     if (keyword.text === 'global_defs') {
-      readGlobalDefs(context, stream, keyword, globalDefs);
+      readGlobalDefs(context, stream, opener!, globalDefs);
     } else if (keyword.text === 'vrrp_script') {
-      const script = readVrrpScript(context, stream, name);
+      const script = readVrrpScript(context, stream, name, opener!);
       // keepalived looks scripts up by name and finds the first.
       if (scripts.has(script.name)) context.warn(name, `vrrp_script ${script.name} is already defined; keepalived uses the first definition`);
       else scripts.set(script.name, script);
     } else {
       const previous = drafts.find((draft) => draft.name.text === name.text);
       if (previous !== undefined) context.fail(name, `vrrp_instance ${name.text} is already defined at line ${previous.name.line}`);
-      drafts.push(readVrrpInstance(context, stream, name, { scriptsSoFar: scripts, unresolvedTrackScripts }));
+      drafts.push(readVrrpInstance(context, stream, name, opener!, { scriptsSoFar: scripts, unresolvedTrackScripts }));
     }
   });
 
@@ -54,7 +54,10 @@ export function parseKeepalivedConf(text: string, options: ParseOptions = {}): K
     );
   }
   // Globals are complete only now: keepalived applies them to every instance wherever global_defs sits.
-  const instances = drafts.map((draft) => ({ conf: completeInstance(context, draft, globalDefs, scripts), vridToken: draft.vrid!.token }));
+  const instances = drafts.map((draft) => {
+    const conf = completeInstance(context, draft, globalDefs, scripts);
+    return { conf, vridToken: draft.vrid!.token };
+  });
   checkVridConflicts(context, instances);
   return { globalDefs, scripts, instances: instances.map(({ conf }) => conf), warnings: context.warnings() };
 }

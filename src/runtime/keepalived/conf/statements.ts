@@ -23,6 +23,10 @@ export type KeywordTable = ReadonlyMap<string, KeywordSpec>;
 export interface Statement {
   keyword: Token;
   args: Token[];
+  /** For a keyword that opens a block of statements: its `{`, for the handler to read the block from. */
+  opener?: Token;
+  /** For a keyword that opens a block of values: the words of each line, in order. */
+  valueLines?: Token[][];
 }
 
 export class TokenStream {
@@ -58,7 +62,7 @@ export function readStatements(
   table: KeywordTable,
   opener: Token | undefined,
   where: string,
-  handle: (statement: Statement, spec: KeywordSpec) => void,
+  handle: (statement: Statement) => void,
 ): void {
   while (true) {
     const token = stream.next();
@@ -74,10 +78,15 @@ export function readStatements(
     const spec = table.get(token.text);
     if (spec === undefined) {
       context.warn(token, `unknown or unsupported keyword "${token.text}" in ${where}; ignored`);
-      skipUnknown(context, stream, token);
+      skipUnknown(context, stream, table, token);
       continue;
     }
-    handle({ keyword: token, args: readArgs(context, stream, table, token, spec) }, spec);
+    const args = readArgs(context, stream, table, token, spec);
+    const words = [token, ...args].map((word) => word.text).join(' ');
+    const named = opener === undefined ? words : `${words} in ${where}`;
+    if (spec.opens === 'statements') handle({ keyword: token, args, opener: expectOpen(context, stream, token, named) });
+    else if (spec.opens === 'values') handle({ keyword: token, args, valueLines: readValueLines(context, stream, token, named) });
+    else handle({ keyword: token, args });
   }
 }
 
@@ -103,9 +112,16 @@ function readArgs(context: ParseContext, stream: TokenStream, table: KeywordTabl
   return args;
 }
 
-/** Skips an unknown keyword's words on its line and, if it opens one, its whole block. */
-function skipUnknown(context: ParseContext, stream: TokenStream, keyword: Token): void {
-  while (stream.peekWordOn(keyword.line) !== undefined) stream.next();
+/**
+ * Skips an unknown keyword's words on its line (up to the next known keyword,
+ * unless lines are read as keepalived reads them) and, if it opens one, its
+ * whole block.
+ */
+function skipUnknown(context: ParseContext, stream: TokenStream, table: KeywordTable, keyword: Token): void {
+  for (let token = stream.peekWordOn(keyword.line); token !== undefined; token = stream.peekWordOn(keyword.line)) {
+    if (!context.oneKeywordPerLine && table.has(token.text)) return;
+    stream.next();
+  }
   const opener = stream.peek();
   if (opener?.kind !== 'open') return;
   stream.next();
@@ -119,7 +135,7 @@ function skipUnknown(context: ParseContext, stream: TokenStream, keyword: Token)
 }
 
 /** The `{` a block keyword needs next, on its line or a later one. */
-export function expectOpen(context: ParseContext, stream: TokenStream, keyword: Token, where: string): Token {
+function expectOpen(context: ParseContext, stream: TokenStream, keyword: Token, where: string): Token {
   const token = stream.next();
   if (token?.kind !== 'open') context.fail(token ?? keyword, `expected '{' to open ${where}${token === undefined ? '' : `, got "${token.text}"`}`);
   return token;
@@ -129,7 +145,7 @@ export function expectOpen(context: ParseContext, stream: TokenStream, keyword: 
  * A `{ … }` of value lines (virtual_ipaddress, unicast_peer, track_script…):
  * the words of each line, in order. keepalived gives each line to one entry.
  */
-export function readValueLines(context: ParseContext, stream: TokenStream, keyword: Token, where: string): Token[][] {
+function readValueLines(context: ParseContext, stream: TokenStream, keyword: Token, where: string): Token[][] {
   const opener = expectOpen(context, stream, keyword, where);
   const lines: Token[][] = [];
   while (true) {

@@ -9,7 +9,7 @@ import { newInstanceDraft, type InstanceDraft, type UnresolvedTrackScript } from
 import { readTrackInterfaces, readTrackScripts, readUnicastPeers, readVips } from './instance-lists.js';
 import type { Token } from './lexer.js';
 import { readDecimal, readUnsigned } from './numbers.js';
-import { expectOpen, keywordTable, readStatements, readValueLines, type Statement, type TokenStream } from './statements.js';
+import { keywordTable, readStatements, type Statement, type TokenStream } from './statements.js';
 import type { NotifyConf, VrrpScriptConf } from './types.js';
 
 /** advert_int: keepalived reads it in microseconds, 0.01..255 s. */
@@ -66,9 +66,9 @@ export interface InstanceSurroundings {
   unresolvedTrackScripts: UnresolvedTrackScript[];
 }
 
-export function readVrrpInstance(context: ParseContext, stream: TokenStream, name: Token, around: InstanceSurroundings): InstanceDraft {
+/** The block after `vrrp_instance NAME {`. */
+export function readVrrpInstance(context: ParseContext, stream: TokenStream, name: Token, opener: Token, around: InstanceSurroundings): InstanceDraft {
   const where = `vrrp_instance ${name.text}`;
-  const opener = expectOpen(context, stream, name, where);
   const draft = newInstanceDraft(name);
   readStatements(context, stream, INSTANCE_KEYWORDS, opener, where, (statement) => {
     applyInstanceKeyword(context, stream, statement, draft, around);
@@ -79,7 +79,7 @@ export function readVrrpInstance(context: ParseContext, stream: TokenStream, nam
 function applyInstanceKeyword(context: ParseContext, stream: TokenStream, statement: Statement, draft: InstanceDraft, around: InstanceSurroundings): void {
   const { keyword, args } = statement;
   const value = args[0]!;
-  const where = `${keyword.text} of ${draft.name.text}`;
+  const lines = statement.valueLines ?? [];
   switch (keyword.text) {
     case 'state':
       return applyState(context, value, draft);
@@ -107,25 +107,23 @@ function applyInstanceKeyword(context: ParseContext, stream: TokenStream, statem
     case 'preempt_delay':
       draft.preemptDelay = { ms: readMillisecondsFromMicros(context, value, 'preempt_delay (seconds)', PREEMPT_DELAY_US_MAX), token: value };
       return;
-    case 'authentication': {
-      const opener = expectOpen(context, stream, keyword, where);
+    case 'authentication':
       draft.authToken = keyword;
-      readStatements(context, stream, AUTH_KEYWORDS, opener, where, (auth) => applyAuthKeyword(context, auth, draft));
+      readStatements(context, stream, AUTH_KEYWORDS, statement.opener, `authentication of ${draft.name.text}`, (auth) => applyAuthKeyword(context, auth, draft));
       return;
-    }
     case 'virtual_ipaddress':
-      return readVips(context, readValueLines(context, stream, keyword, where), draft);
+      return readVips(context, lines, draft);
     case 'unicast_src_ip':
       draft.unicastSourceIp = readIpv4(context, value, 'unicast_src_ip');
       draft.unicastKeywordToken ??= keyword;
       return;
     case 'unicast_peer':
       draft.unicastKeywordToken ??= keyword;
-      return readUnicastPeers(context, readValueLines(context, stream, keyword, where), draft);
+      return readUnicastPeers(context, lines, draft);
     case 'track_script':
-      return readTrackScripts(context, readValueLines(context, stream, keyword, where), draft, around.scriptsSoFar, around.unresolvedTrackScripts);
+      return readTrackScripts(context, lines, draft, around.scriptsSoFar, around.unresolvedTrackScripts);
     case 'track_interface':
-      return readTrackInterfaces(context, readValueLines(context, stream, keyword, where), draft);
+      return readTrackInterfaces(context, lines, draft);
     case 'garp_master_delay':
       draft.garpMasterDelayMs = readUnsigned(context, value, 'garp_master_delay', 0, GARP_DELAY_SECONDS_MAX) * 1000;
       return;

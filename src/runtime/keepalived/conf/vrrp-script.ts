@@ -4,7 +4,7 @@
 import type { ParseContext } from './context.js';
 import type { Token } from './lexer.js';
 import { readDecimal, readInt, readUnsigned } from './numbers.js';
-import { expectOpen, keywordTable, readStatements, type Statement, type TokenStream } from './statements.js';
+import { keywordTable, readStatements, type Statement, type TokenStream } from './statements.js';
 import type { VrrpScriptConf } from './types.js';
 
 export const SCRIPT_INTERVAL_MS_DEFAULT = 1000;
@@ -23,9 +23,9 @@ const SCRIPT_KEYWORDS = keywordTable([
   ['user', 1, 2],
 ]);
 
-export function readVrrpScript(context: ParseContext, stream: TokenStream, name: Token): VrrpScriptConf {
+/** The block after `vrrp_script NAME {`. */
+export function readVrrpScript(context: ParseContext, stream: TokenStream, name: Token, opener: Token): VrrpScriptConf {
   const where = `vrrp_script ${name.text}`;
-  const opener = expectOpen(context, stream, name, where);
   const script: VrrpScriptConf = { name: name.text, script: '', intervalMs: SCRIPT_INTERVAL_MS_DEFAULT, timeoutMs: 0, fall: 1, rise: 1, weight: 0 };
   let scriptSeen = false;
   readStatements(context, stream, SCRIPT_KEYWORDS, opener, where, (statement) => {
