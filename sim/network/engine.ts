@@ -27,6 +27,14 @@ import { Rng } from './rng.js';
 import { Trace, type TraceFields, type TraceOptions } from './trace.js';
 import { TimerHeap } from './timer-heap.js';
 
+/**
+ * One store for every engine: Node propagates each live AsyncLocalStorage
+ * into every async resource, so a store per engine (never disabled) made
+ * each new world slow down every later run in the process. The store is per
+ * async context, so one serves every engine.
+ */
+const ownerOfCode = new AsyncLocalStorage<Owner>();
+
 /** Virtual wall-clock time at the start of every run: 2026-01-01T00:00:00Z. */
 export const SIM_EPOCH_MS = 1_767_225_600_000;
 
@@ -101,7 +109,7 @@ export class Engine {
   onUnownedError: (error: unknown) => void = (error) => {
     throw error;
   };
-  private readonly ownerOfCode = new AsyncLocalStorage<Owner>();
+  private readonly ownerOfCode = ownerOfCode;
   private abortError: unknown = undefined;
   /** True while the engine queues its own immediate, which must not count as work. */
   private yielding = false;
