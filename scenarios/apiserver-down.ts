@@ -13,7 +13,7 @@ import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
 import { Rng } from '../sim/network/rng.js';
 import { skewTimeMs } from '../src/runtime/keepalived/vrrp/timing.js';
-import { buildVrrpCluster } from '../sim/vrrp/cluster.js';
+import { buildVrrpCluster, STAGGERED_MASTERS } from '../sim/vrrp/cluster.js';
 import { PROPAGATION_ALLOWANCE_MS } from '../sim/vrrp/oracle.js';
 
 const RUN_MS = 100_000;
@@ -23,19 +23,13 @@ const CHECK_FALL = 6;
 /** The health check's own timeout, for a check already running when the apiserver stops. */
 const CHECK_TIMEOUT_MS = 3_000;
 
-const MASTERS = [
-  { name: 'm1', bootAtMs: 0 },
-  { name: 'm2', bootAtMs: 2_000 },
-  { name: 'm3', bootAtMs: 2_500 },
-];
-
 export function apiserverDownFaults(seed: number): Fault[] {
   const atMs = 12_000 + Rng.fromSeed(seed).fork('apiserver-down/stop').int(1_000);
   return [{ atMs, kind: 'stop-process', host: 'm1', process: 'apiserver' }];
 }
 
 async function run({ seed, faults = apiserverDownFaults(seed) }: ScenarioOptions): Promise<ScenarioRun> {
-  const cluster = buildVrrpCluster({ seed, masters: MASTERS, workers: 3 });
+  const cluster = buildVrrpCluster({ seed, masters: STAGGERED_MASTERS, workers: 3 });
   const { world, observer } = cluster;
   scheduleFaults(world, faults);
   await world.run({ untilMs: RUN_MS });

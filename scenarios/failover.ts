@@ -15,7 +15,7 @@ import { invariant } from '../sim/scenario.js';
 import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
 import { Rng } from '../sim/network/rng.js';
-import { buildVrrpCluster, PROBE_INTERVAL_MS } from '../sim/vrrp/cluster.js';
+import { buildVrrpCluster, PROBE_INTERVAL_MS, STAGGERED_MASTERS } from '../sim/vrrp/cluster.js';
 import { checkFailover } from '../sim/vrrp/oracle.js';
 
 const RUN_MS = 60_000;
@@ -23,12 +23,6 @@ const CRASH_EARLIEST_MS = 15_000;
 const RESTART_AFTER_MS = 20_000;
 /** A probe already waiting on the dead holder, plus one probe interval, plus ARP. */
 const PROBE_ALLOWANCE_MS = 1_000 + PROBE_INTERVAL_MS;
-
-const MASTERS = [
-  { name: 'm1', bootAtMs: 0 },
-  { name: 'm2', bootAtMs: 2_000 },
-  { name: 'm3', bootAtMs: 2_500 },
-];
 
 /** The crash instant is part of the seed's story, not of the network's randomness. */
 export function failoverFaults(seed: number): Fault[] {
@@ -40,7 +34,7 @@ export function failoverFaults(seed: number): Fault[] {
 }
 
 async function run({ seed, faults = failoverFaults(seed) }: ScenarioOptions): Promise<ScenarioRun> {
-  const cluster = buildVrrpCluster({ seed, masters: MASTERS, workers: 3 });
+  const cluster = buildVrrpCluster({ seed, masters: STAGGERED_MASTERS, workers: 3 });
   const { world, observer } = cluster;
   scheduleFaults(world, faults);
   await world.run({ untilMs: RUN_MS });

@@ -15,7 +15,7 @@ import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
 import { Rng } from '../sim/network/rng.js';
 import { World } from '../sim/network/world.js';
-import { addVrrpCluster, type VrrpCluster } from '../sim/vrrp/cluster.js';
+import { addVrrpCluster, STAGGERED_MASTERS, type VrrpCluster } from '../sim/vrrp/cluster.js';
 import { takeoverBoundMs } from '../sim/vrrp/oracle.js';
 
 const RUN_MS = 60_000;
@@ -24,11 +24,7 @@ const HIGH_PRIORITY = 150;
 /** Booting m1 again: its first health check must pass before it leaves FAULT, then it waits Master_Down_Interval. */
 const REJOIN_ALLOWANCE_MS = 1_000;
 
-const MASTERS = [
-  { name: 'm1', bootAtMs: 0, conf: { priority: HIGH_PRIORITY } },
-  { name: 'm2', bootAtMs: 2_000 },
-  { name: 'm3', bootAtMs: 2_500 },
-];
+const MASTERS = STAGGERED_MASTERS.map((spec) => (spec.name === 'm1' ? { ...spec, conf: { priority: HIGH_PRIORITY } } : spec));
 
 export function preemptFaults(seed: number): Fault[] {
   const crashAtMs = 10_000 + Rng.fromSeed(seed).fork('preempt/crash').int(1_000);

@@ -11,7 +11,7 @@ import { invariant, type InvariantResult } from '../sim/scenario.js';
 import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
 import { Rng } from '../sim/network/rng.js';
-import { buildVrrpCluster } from '../sim/vrrp/cluster.js';
+import { buildVrrpCluster, STAGGERED_MASTERS } from '../sim/vrrp/cluster.js';
 import { DUAL_MASTER_ALLOWANCE_MS, takeoverBoundMs } from '../sim/vrrp/oracle.js';
 
 const RUN_MS = 60_000;
@@ -20,12 +20,6 @@ const SIDES = [
   ['m1', 'w1'],
   ['m2', 'm3', 'w2', 'w3'],
 ] as const;
-
-const MASTERS = [
-  { name: 'm1', bootAtMs: 0 },
-  { name: 'm2', bootAtMs: 2_000 },
-  { name: 'm3', bootAtMs: 2_500 },
-];
 
 export function splitBrainFaults(seed: number): Fault[] {
   const atMs = 12_000 + Rng.fromSeed(seed).fork('split-brain/partition').int(1_000);
@@ -36,7 +30,7 @@ export function splitBrainFaults(seed: number): Fault[] {
 }
 
 async function run({ seed, faults = splitBrainFaults(seed) }: ScenarioOptions): Promise<ScenarioRun> {
-  const cluster = buildVrrpCluster({ seed, masters: MASTERS, workers: 3 });
+  const cluster = buildVrrpCluster({ seed, masters: STAGGERED_MASTERS, workers: 3 });
   const { world, observer } = cluster;
   scheduleFaults(world, faults);
   await world.run({ untilMs: RUN_MS });
@@ -63,8 +57,7 @@ async function run({ seed, faults = splitBrainFaults(seed) }: ScenarioOptions): 
     metrics['partitionTakeoverMs'] = secondHolder === undefined ? -1 : secondHolder.fromMs - partition.atMs;
   }
   if (heal !== undefined) {
-    const overlaps = observer.overlaps(heal.atMs, RUN_MS);
-    const convergedAtMs = overlaps.length === 0 ? heal.atMs : overlaps.at(-1)!.toMs;
+    const { convergedAtMs } = observer.convergence(heal.atMs, RUN_MS);
     metrics['healConvergenceMs'] = convergedAtMs - heal.atMs;
     const limitMs = bound + DUAL_MASTER_ALLOWANCE_MS;
     invariants.push(

@@ -30,6 +30,13 @@ export interface MasterSpec {
   conf?: Partial<ProductConfOptions>;
 }
 
+/** Three masters booting 2 s apart and then 0.5 s: m1 is alone long enough to become the first holder. */
+export const STAGGERED_MASTERS: readonly MasterSpec[] = [
+  { name: 'm1', bootAtMs: 0 },
+  { name: 'm2', bootAtMs: 2_000 },
+  { name: 'm3', bootAtMs: 2_500 },
+];
+
 export interface VrrpClusterOptions {
   masters: readonly MasterSpec[];
   workers: number;

@@ -69,9 +69,7 @@ export function checkFailover(check: FailoverCheck): FailoverOutcome {
   );
 
   const takeoverAtMs = takeover?.fromMs ?? lostAtMs;
-  const overlaps = observer.overlaps(takeoverAtMs, endMs);
-  const dualMasterMs = overlaps.reduce((sum, span) => sum + (span.toMs - span.fromMs), 0);
-  const convergedAtMs = overlaps.length === 0 ? takeoverAtMs : overlaps.at(-1)!.toMs;
+  const { overlaps, dualMs: dualMasterMs, convergedAtMs } = observer.convergence(takeoverAtMs, endMs);
   invariants.push(
     invariant(
       'after convergence, at most one holder',

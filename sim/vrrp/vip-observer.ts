@@ -63,6 +63,19 @@ export class VipObserver {
     return spans;
   }
 
+  /**
+   * From `fromMs` on: the spans with two or more holders, their total length,
+   * and when the last of them ended (`fromMs` when there was none).
+   */
+  convergence(fromMs: number, toMs: number): { overlaps: { fromMs: number; toMs: number; hosts: string[] }[]; dualMs: number; convergedAtMs: number } {
+    const overlaps = this.overlaps(fromMs, toMs);
+    return {
+      overlaps,
+      dualMs: overlaps.reduce((sum, span) => sum + (span.toMs - span.fromMs), 0),
+      convergedAtMs: overlaps.at(-1)?.toMs ?? fromMs,
+    };
+  }
+
   /** How many times the holder set changed within [fromMs, toMs). */
   changesBetween(fromMs: number, toMs: number): number {
     return this.intervals.filter(

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { RawPacketInfo, RawSendOptions, RawSocket } from '../../../src/runtime/platform/types.js';
 import { PlatformError } from '../../../src/runtime/platform/errors.js';
-import { formatIpv4, isMulticast, parseIpv4 } from '../ip.js';
+import { formatIpv4, isMulticast, parseIpv4, type Ipv4 } from '../ip.js';
 import type { IpPacket } from '../packet.js';
 import type { Owner } from '../engine.js';
 import type { SimHost } from '../host.js';
@@ -29,8 +29,7 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   }
 
   sendDatagram(datagram: Buffer, options: { iface?: string }): void {
-    if (!this.owner.alive) return;
-    if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
+    if (!this.sendable()) return;
     let header;
     try {
       header = decodeIpv4Header(datagram);
@@ -41,11 +40,7 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
     if (header.identification === 0) throw new PlatformError('EINVAL', 'IP identification 0: the sender must pick one', { syscall: 'sendto' });
     if (header.ttl === 0) throw new PlatformError('EINVAL', 'TTL 0', { syscall: 'sendto' });
     const destination = parseIpv4(header.destination);
-    const iface = options.iface ?? this.boundIface;
-    const nic = iface === undefined ? undefined : this.host.stack.requireNic(iface, 'sendto');
-    if (isMulticast(destination) && nic === undefined) {
-      throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
-    }
+    const nic = this.outgoingNic(destination, options.iface ?? this.boundIface);
     this.host.stack.send(
       this.host.world.newPacket(this.host.name, {
         source: parseIpv4(header.source),
@@ -60,19 +55,14 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
   }
 
   send(payload: Buffer, options: RawSendOptions): void {
-    // A dead process sends nothing (see never() in platform.ts).
-    if (!this.owner.alive) return;
-    if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
+    if (!this.sendable()) return;
     if (payload.length > RAW_PAYLOAD_BYTES_MAX) {
       throw new PlatformError('EINVAL', `raw payload of ${payload.length} bytes is too large`, { syscall: 'sendto' });
     }
     const ttl = options.ttl ?? 64;
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new PlatformError('EINVAL', `bad TTL ${ttl}`, { syscall: 'sendto' });
     const destination = parseIpv4(options.destination);
-    const nic = options.iface === undefined ? undefined : this.host.stack.requireNic(options.iface, 'sendto');
-    if (isMulticast(destination) && nic === undefined) {
-      throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
-    }
+    const nic = this.outgoingNic(destination, options.iface);
     const source =
       options.source !== undefined
         ? parseIpv4(options.source)
@@ -90,6 +80,21 @@ export class SimRawSocket extends EventEmitter implements RawSocket {
       }),
       nic,
     );
+  }
+
+  /** A dead process sends nothing (see never() in platform.ts); a closed socket refuses. */
+  private sendable(): boolean {
+    if (!this.owner.alive) return false;
+    if (this.closed) throw new PlatformError('EBADF', 'send on a closed raw socket', { syscall: 'sendto' });
+    return true;
+  }
+
+  private outgoingNic(destination: Ipv4, iface: string | undefined): Nic | undefined {
+    const nic = iface === undefined ? undefined : this.host.stack.requireNic(iface, 'sendto');
+    if (isMulticast(destination) && nic === undefined) {
+      throw new PlatformError('EINVAL', 'multicast send needs options.iface', { syscall: 'sendto' });
+    }
+    return nic;
   }
 
   addMembership(group: string, iface: string): void {

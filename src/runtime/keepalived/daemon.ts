@@ -31,7 +31,7 @@ export async function keepalivedMain(platform: Platform, args: readonly string[]
   for (const warning of conf.warnings) log.warn('conf.warning', { file: configPath, line: warning.line, column: warning.column, message: warning.message });
   const interfaces = await platform.addresses.list();
   const drivers = conf.instances.map(
-    (instance) => new InstanceDriver({ platform, conf: instance, globals: conf.globalDefs, primaryIp: primaryIpOf(configPath, instance.name, instance.iface, instance.unicastSourceIp, interfaces), log }),
+    (instance) => new InstanceDriver({ platform, conf: instance, primaryIp: primaryIpOf(configPath, instance.name, instance.iface, instance.unicastSourceIp, interfaces), log }),
   );
   try {
     for (const driver of drivers) await driver.open();

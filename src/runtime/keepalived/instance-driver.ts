@@ -2,22 +2,18 @@
 // the VIPs on the interface, gratuitous ARP and the notify scripts.
 import type { Log, Platform, RawPacketInfo, RawSocket, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
-import type { GlobalDefs, VrrpInstanceConf } from './conf/types.js';
-import { buildAdvertDatagram, checkAdvert, type VrrpAdvert } from './packet/index.js';
+import type { VrrpInstanceConf } from './conf/types.js';
+import { buildAdvertDatagram, checkAdvert, IP_PROTOCOL_AH, IP_PROTOCOL_VRRP, VRRP_IP_TTL, type VrrpAdvert } from './packet/index.js';
 import { VrrpInstance, type VrrpAction, type VrrpState } from './vrrp/instance.js';
 import { runNotify } from './notify.js';
 
 export const VRRP_MULTICAST_GROUP = '224.0.0.18';
-const IP_PROTOCOL_VRRP = 112;
-const IP_PROTOCOL_AH = 51;
-const VRRP_TTL = 255;
 /** Address changes queue behind each other; more than this means the host is not keeping up. */
 const ADDRESS_QUEUE_MAX = 256;
 
 export interface InstanceDriverOptions {
   platform: Platform;
   conf: VrrpInstanceConf;
-  globals: GlobalDefs;
   /** The interface's primary address (or unicast_src_ip). */
   primaryIp: string;
   log: Log;
@@ -208,7 +204,7 @@ export class InstanceDriver {
         advert,
         source: this.instance.settings.primaryIp,
         destination,
-        ttl: VRRP_TTL,
+        ttl: VRRP_IP_TTL,
         identification: this.ipIdentification,
         password: this.password,
         ahSequence,

@@ -2,6 +2,7 @@
 // connection, `Connection: close`, bodies bounded. The apiserver stand-in
 // answers with it; the keepalived health check and the workers' probes ask.
 import type { Platform, StreamSocket } from '../platform/types.js';
+import { parseConnectResponse } from '../proxy/connect-client.js';
 
 export const HTTP_HEAD_BYTES_MAX = 8 * 1024;
 const HTTP_BODY_BYTES_MAX = 64 * 1024;
@@ -46,16 +47,19 @@ export function httpGet(platform: Platform, options: { host: string; port: numbe
       if (received > HTTP_HEAD_BYTES_MAX + HTTP_BODY_BYTES_MAX) finish(new HttpLiteError('ERR_HTTP_PROTOCOL', 'reply too large'));
       else chunks.push(chunk);
     });
-    socket.on('end', () => finish(parseResponse(Buffer.concat(chunks).toString('latin1'))));
+    socket.on('end', () => finish(parseResponse(Buffer.concat(chunks))));
     socket.on('error', (error: Error) => finish(new HttpLiteError('ERR_HTTP_CONNECT', `${options.host}:${options.port}: ${error.message}`)));
   });
 }
 
-function parseResponse(text: string): HttpLiteResponse | HttpLiteError {
-  const match = /^HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/.exec(text);
-  const headEnd = text.indexOf('\r\n\r\n');
-  if (match === null || headEnd < 0) return new HttpLiteError('ERR_HTTP_PROTOCOL', `not an HTTP reply: ${JSON.stringify(text.slice(0, 40))}`);
-  return { status: Number(match[1]), body: text.slice(headEnd + 4) };
+/** The whole reply (the server closes after it): the proxy client's status-line parser reads its head. */
+function parseResponse(received: Buffer): HttpLiteResponse | HttpLiteError {
+  const parsed = parseConnectResponse(received, HTTP_HEAD_BYTES_MAX);
+  if (parsed.kind !== 'response') {
+    const why = parsed.kind === 'error' ? parsed.reason : 'no end of head';
+    return new HttpLiteError('ERR_HTTP_PROTOCOL', `not an HTTP reply (${why}): ${JSON.stringify(received.subarray(0, 40).toString('latin1'))}`);
+  }
+  return { status: parsed.status, body: parsed.rest.toString('utf8') };
 }
 
 /**
