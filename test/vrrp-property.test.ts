@@ -21,20 +21,9 @@
 // more cases (fuzzing outside CI).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  checkBestHolder,
-  checkFailoverBound,
-  checkOneHolderPerComponent,
-  checkVipOnlyOnMaster,
-  describeTimeline,
-  failoverCaseArb,
-  runCase,
-  settledAtMs,
-  vrrpCaseArb,
-  type StateChange,
-  type VrrpCase,
-  type VrrpTimeline,
-} from './helpers/vrrp-property.js';
+import { failoverCaseArb, runCase, vrrpCaseArb, type VrrpCase } from './helpers/vrrp-property.js';
+import { describeTimeline, settledAtMs, type StateChange, type VrrpTimeline } from '../sim/vrrp/timeline.js';
+import { checkBestHolder, checkFailoverBound, checkOneHolderPerComponent, checkVipOnlyOnMaster } from '../sim/vrrp/timeline-oracles.js';
 import { takeoverBoundMs } from '../sim/vrrp/oracle.js';
 
 const NUM_RUNS = Number(process.env.VRRP_PROPERTY_RUNS ?? 60);
