@@ -142,16 +142,17 @@ describe('VrrpInstance', () => {
     expect(vrrp.nextDeadlineMs()).toBeCloseTo(5000 + mdi, 6);
   });
 
-  it('a master answers a lower-priority advert at once, and yields to higher priority or a higher IP on a tie', () => {
+  it('a master answers a lower-priority advert at once and refreshes ARP caches, and yields to higher priority or a higher IP on a tie', () => {
     const vrrp = new VrrpInstance(settings({ basePriority: 255 }));
     vrrp.start(0);
     vrrp.poll(0);
-    expect(kinds(vrrp.receive(100, { source: '198.18.0.13', priority: 100, advertIntervalMs: 1000 }))).toEqual(['send-advert']);
+    // keepalived's vrrp_state_master_rx: an advert, then garp_lower_prio_repeat (default: garp_master_repeat) gratuitous ARPs.
+    expect(kinds(vrrp.receive(100, { source: '198.18.0.13', priority: 100, advertIntervalMs: 1000 }))).toEqual(['send-advert', 'garp']);
 
     const tie = new VrrpInstance(settings());
     tie.start(0);
     tie.poll(4000);
-    expect(kinds(tie.receive(4100, { source: '198.18.0.11', priority: 100, advertIntervalMs: 1000 }))).toEqual(['send-advert']);
+    expect(kinds(tie.receive(4100, { source: '198.18.0.11', priority: 100, advertIntervalMs: 1000 }))).toEqual(['send-advert', 'garp']);
     expect(kinds(tie.receive(4200, { source: '198.18.0.13', priority: 100, advertIntervalMs: 1000 }))).toEqual(['remove-vips', '→BACKUP']);
     expect(tie.holdsVips).toBe(false);
   });

@@ -4,6 +4,7 @@
 // out (send an advert, add or remove the VIPs, announce them by ARP) plus one
 // deadline, `nextDeadlineMs`, at which the driver must call `poll`.
 import { compareIpv4 } from '../../net/ipv4-header.js';
+import { isPlanted } from '../../testing/planted-bugs.js';
 import { masterDownIntervalMs, masterStartupWaitMs, skewTimeMs, type VrrpVersion } from './timing.js';
 import { effectivePriority } from './tracking.js';
 
@@ -221,7 +222,7 @@ export class VrrpInstance {
 
   private backupReceive(nowMs: number, advert: ReceivedAdvert): void {
     const { settings } = this;
-    if (advert.priority === 0) {
+    if (advert.priority === 0 && !isPlanted('vrrp-ignore-priority-0')) {
       // The master resigned: the best backup speaks after Skew_Time alone.
       this.masterDownAtMs = nowMs + skewTimeMs(settings.version, this.priority, this.masterAdvertIntervalMs);
       return;
@@ -253,6 +254,10 @@ export class VrrpInstance {
       // keepalived resyncs its AH counter past the loser's before answering.
       if (this.settings.authAh && advert.ahSequence !== undefined) this.ahSequence = Math.min(advert.ahSequence + 1, AH_SEQUENCE_MAX);
       this.advertise(actions);
+      // And refreshes the neighbours' ARP caches (garp_lower_prio_repeat,
+      // which defaults to garp_master_repeat): the loser held the VIP too, and
+      // hosts that learnt its MAC would keep sending to it once it lets go.
+      actions.push({ kind: 'garp', repeat: this.settings.garp.repeat });
       return;
     }
     if (this.settings.version === 3) this.masterAdvertIntervalMs = advert.advertIntervalMs;
