@@ -2,7 +2,7 @@
 // Lives outside sim/: it reads the wall clock, which simulations may not.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Scenario, InvariantResult, Metrics } from '../sim/scenario.js';
+import type { Scenario, InvariantResult, Metrics, ScenarioRun } from '../sim/scenario.js';
 import type { Fault } from '../sim/network/faults.js';
 import { describeFault } from '../sim/network/faults.js';
 import { formatTraceEvent, type TraceEvent } from '../sim/network/trace.js';
@@ -36,6 +36,20 @@ export function replayCommand(scenario: string, seed: number): string {
 }
 
 export async function runScenario(scenario: Scenario, seed: number, faults?: Fault[]): Promise<ScenarioReport> {
+  const judged = await judgeRun(() => scenario.run(faults === undefined ? { seed } : { seed, faults }));
+  return reportOf(scenario.name, seed, judged, replayCommand(scenario.name, seed));
+}
+
+/** A run and its verdict: the scenario's invariants and the runtime ones. */
+export interface JudgedRun {
+  run: ScenarioRun;
+  invariants: InvariantResult[];
+  passed: boolean;
+  wallMs: number;
+}
+
+/** Runs a world to its end and judges it, with what escaped the engine caught and counted against it. */
+export async function judgeRun(start: () => Promise<ScenarioRun>): Promise<JudgedRun> {
   // While the engine runs, it routes escaped errors to the process that threw
   // them (or to world.failures); this catches what escapes between runs.
   const uncaught: unknown[] = [];
@@ -47,27 +61,32 @@ export async function runScenario(scenario: Scenario, seed: number, faults?: Fau
   const startedMs = performance.now();
   let run;
   try {
-    run = await scenario.run(faults === undefined ? { seed } : { seed, faults });
+    run = await start();
   } finally {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
   }
   const wallMs = Math.round(performance.now() - startedMs);
+  const invariants = [...run.invariants, ...runtimeInvariants(run.world, uncaught)];
+  return { run, invariants, passed: invariants.every((check) => check.passed), wallMs };
+}
+
+export function reportOf(scenario: string, seed: number, judged: JudgedRun, replay: string): ScenarioReport {
+  const { run, invariants, passed, wallMs } = judged;
   const world = run.world;
-  const invariants = [...run.invariants, ...runtimeInvariants(world, uncaught)];
   const trace = world.engine.trace;
   const timeline = trace.timelineEvents();
   return {
-    scenario: scenario.name,
+    scenario,
     seed,
-    passed: invariants.every((check) => check.passed),
+    passed,
     traceHash: trace.digest(),
     virtualMs: world.engine.elapsedMs(),
     wallMs,
     events: trace.events,
     invariants,
     metrics: run.metrics,
-    replay: replayCommand(scenario.name, seed),
+    replay,
     faults: run.faults.map(describeFault),
     timeline: timeline.events.map((event: TraceEvent) => formatTraceEvent(event)),
     timelineDropped: timeline.dropped,

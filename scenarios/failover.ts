@@ -17,6 +17,7 @@ import { scheduleFaults } from '../sim/network/faults.js';
 import { Rng } from '../sim/network/rng.js';
 import { buildVrrpCluster, PROBE_INTERVAL_MS, STAGGERED_MASTERS } from '../sim/vrrp/cluster.js';
 import { checkFailover } from '../sim/vrrp/oracle.js';
+import { failoverFuzz } from './failover-fuzz.js';
 
 const RUN_MS = 60_000;
 const CRASH_EARLIEST_MS = 15_000;
@@ -79,4 +80,5 @@ export const failover: Scenario = {
   name: 'failover',
   summary: 'three masters with the product keepalived.conf; the VIP holder crashes; a backup takes over within Master_Down_Interval',
   run,
+  fuzz: failoverFuzz,
 };

@@ -46,6 +46,8 @@ export interface VrrpClusterOptions {
   subnet?: number;
   /** Prefixed to host and segment names. */
   prefix?: string;
+  /** How often each worker probes the API through the VIP; PROBE_INTERVAL_MS unless set. */
+  probeIntervalMs?: number;
 }
 
 export interface VrrpCluster {
@@ -63,7 +65,7 @@ export function buildVrrpCluster(options: VrrpClusterOptions & { seed: number })
 }
 
 export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpCluster {
-  const { subnet = 0, prefix = '' } = options;
+  const { subnet = 0, prefix = '', probeIntervalMs = PROBE_INTERVAL_MS } = options;
   const vip = `198.18.${subnet}.10`;
   // A switched LAN: sub-millisecond latency (rounded to whole ms by the
   // engine), a little jitter, no loss unless a fault adds it.
@@ -101,7 +103,7 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
         worker: host.name,
         host: vip,
         port: APISERVER_PORT,
-        intervalMs: PROBE_INTERVAL_MS,
+        intervalMs: probeIntervalMs,
         timeoutMs: PROBE_TIMEOUT_MS,
         runStartMs: world.engine.startMs,
         records: probes,

@@ -3,7 +3,9 @@
 // the lists are empty; their sanity tests feed hand-made timelines that must
 // break them; the fuzzer reports them as invariants.
 import { compareIpv4 } from '../../src/runtime/net/ipv4-header.js';
-import { takeoverBoundMs } from './oracle.js';
+import type { Fault } from '../network/faults.js';
+import { skewTimeMs } from '../../src/runtime/keepalived/vrrp/timing.js';
+import { PROPAGATION_ALLOWANCE_MS, takeoverBoundMs } from './oracle.js';
 import { componentsAt, holdersAt, isHealthy, settledAtMs, stateAt, type HostState, type MasterInfo, type VrrpTimeline } from './timeline.js';
 
 
@@ -117,10 +119,8 @@ export function checkFailoverBound(timeline: VrrpTimeline): FailoverJudgement {
     const survivorPriority = Math.max(...survivors.map((master) => master.priority));
     const boundMs = takeoverBoundMs({ version: 2, advertIntervalMs: timeline.advertIntervalMs, survivorPriority });
     const untilMs = crashAtMs + boundMs;
-    const disturbed =
-      timeline.faults.some((fault) => fault !== crash && fault.atMs >= crashAtMs && fault.atMs <= untilMs) ||
-      timeline.states.some((change) => change.atMs > crashAtMs && change.atMs <= untilMs && survivors.some((master) => master.name === change.host) && !isHealthy(change.state));
-    if (disturbed || untilMs > timeline.endMs) {
+    // A lost advert only makes a crash noticed sooner; a slow link is what delays it, and that is the takeover's own business.
+    if (disturbedWithin(timeline, crash, { fromMs: crashAtMs, untilMs, lossMatters: false }, survivors) || untilMs > timeline.endMs) {
       judgement.skipped++;
       continue;
     }
@@ -134,6 +134,91 @@ export function checkFailoverBound(timeline: VrrpTimeline): FailoverJudgement {
       );
     }
   }
+  return judgement;
+}
+
+/**
+ * Something else could explain a slow takeover between `fromMs` and
+ * `untilMs`: another fault, a one-way cut in force (the components only model
+ * symmetric cuts), a survivor leaving the election, or, where a single lost
+ * frame matters (`lossMatters`), a degraded link in force.
+ */
+function disturbedWithin(
+  timeline: VrrpTimeline,
+  cause: Fault | undefined,
+  span: { fromMs: number; untilMs: number; lossMatters: boolean },
+  survivors: readonly MasterInfo[],
+): boolean {
+  const { fromMs, untilMs } = span;
+  const inForce = unmodelledFaultsInForce(timeline, fromMs);
+  return (
+    timeline.faults.some((fault) => fault !== cause && fault.atMs >= fromMs && fault.atMs <= untilMs) ||
+    inForce.oneWayCuts > 0 ||
+    (span.lossMatters && inForce.degradedHosts > 0) ||
+    timeline.states.some((change) => change.atMs > fromMs && change.atMs <= untilMs && survivors.some((master) => master.name === change.host) && !isHealthy(change.state))
+  );
+}
+
+/** One-way partitions and degraded links not yet healed or restored at `atMs`. */
+function unmodelledFaultsInForce(timeline: VrrpTimeline, atMs: number): { oneWayCuts: number; degradedHosts: number } {
+  const oneWay = new Set<string>();
+  const degraded = new Set<string>();
+  for (const fault of timeline.faults) {
+    if (fault.atMs > atMs) break;
+    if (fault.kind === 'partition-one-way') oneWay.add(fault.id ?? '');
+    else if (fault.kind === 'heal') {
+      if (fault.id === undefined) oneWay.clear();
+      else oneWay.delete(fault.id);
+    } else if (fault.kind === 'degrade') degraded.add(fault.host);
+    else if (fault.kind === 'restore') degraded.delete(fault.host);
+  }
+  return { oneWayCuts: oneWay.size, degradedHosts: degraded.size };
+}
+
+/** Timer lateness (the cluster's schedulerJitterMs) and frames on the LAN: what a Skew_Time takeover may run over. */
+const HANDOVER_ALLOWANCE_MS = PROPAGATION_ALLOWANCE_MS;
+
+/**
+ * Property 5. A holder that resigns (its keepalived stops, or its instance
+ * goes FAULT) sends a priority-0 advert, and a backup that hears it takes
+ * over after Skew_Time alone (RFC 3768 §6.4.2), not Master_Down_Interval.
+ * Judged like property 3: only when nothing else happens within the bound.
+ */
+export function checkGracefulHandover(timeline: VrrpTimeline): FailoverJudgement {
+  const judgement: FailoverJudgement = { violations: [], judged: 0, skipped: 0 };
+  timeline.states.forEach((change, index) => {
+    if (change.state !== 'STOP' && change.state !== 'FAULT') return;
+    const previous = timeline.states.slice(0, index).findLast((earlier) => earlier.host === change.host);
+    if (previous?.state !== 'MASTER') return;
+    const leftAtMs = change.atMs;
+    const component = componentsAt(timeline, leftAtMs).find((group) => group.includes(change.host)) ?? [];
+    const survivors = timeline.masters.filter(
+      (master) => master.name !== change.host && component.includes(master.name) && isHealthy(stateAt(timeline, master.name, leftAtMs)),
+    );
+    if (survivors.length === 0) {
+      judgement.skipped++;
+      return;
+    }
+    const survivorPriority = Math.max(...survivors.map((master) => master.priority));
+    const boundMs = skewTimeMs(2, survivorPriority, timeline.advertIntervalMs) + HANDOVER_ALLOWANCE_MS;
+    const untilMs = leftAtMs + boundMs;
+    // The stop-process fault (or the tracking change) that made it resign happened at this instant.
+    const cause = timeline.faults.find((fault) => fault.atMs === leftAtMs && 'host' in fault && fault.host === change.host);
+    // One lost priority-0 advert leaves the survivors to Master_Down_Interval: a lossy link in force excuses it.
+    if (disturbedWithin(timeline, cause, { fromMs: leftAtMs, untilMs, lossMatters: true }, survivors) || untilMs > timeline.endMs) {
+      judgement.skipped++;
+      return;
+    }
+    judgement.judged++;
+    const takeover = timeline.vip.find((interval) => interval.host !== change.host && interval.fromMs <= untilMs && (interval.toMs === undefined || interval.toMs > leftAtMs));
+    if (takeover === undefined) {
+      const later = timeline.vip.find((interval) => interval.host !== change.host && interval.fromMs > untilMs);
+      judgement.violations.push(
+        `${change.host} held the VIP and resigned (${change.state}) at ${leftAtMs} ms; survivors ${survivors.map((master) => `${master.name}(${master.priority})`).join(',')} should have taken over after Skew_Time, by ${untilMs.toFixed(1)} ms (bound ${boundMs.toFixed(1)} ms), ` +
+          (later === undefined ? 'nobody did' : `${later.host} did at ${later.fromMs} ms (${later.fromMs - leftAtMs} ms after)`),
+      );
+    }
+  });
   return judgement;
 }
 
@@ -174,3 +259,33 @@ function statePeriods(timeline: VrrpTimeline, host: string): { state: HostState;
   return periods;
 }
 
+
+export interface ConvergenceJudgement {
+  violations: string[];
+  /** From then to the end: every master healthy, one holder, nothing changing. Undefined: never. */
+  convergedAtMs: number | undefined;
+}
+
+/**
+ * Liveness. Once faults stop at `quietAtMs`, the cluster must converge
+ * within `boundMs`: every master's instance BACKUP or MASTER, exactly one
+ * holder, and no change of either until the end of the run.
+ */
+export function checkConvergence(timeline: VrrpTimeline, quietAtMs: number, boundMs: number): ConvergenceJudgement {
+  const lastStateChangeMs = Math.max(0, ...timeline.states.map((change) => change.atMs));
+  const lastHolderChangeMs = Math.max(0, ...timeline.vip.flatMap((interval) => (interval.toMs === undefined ? [interval.fromMs] : [interval.fromMs, interval.toMs])));
+  const candidateMs = Math.max(quietAtMs, lastStateChangeMs, lastHolderChangeMs);
+  const unhealthy = timeline.masters.filter((master) => !isHealthy(stateAt(timeline, master.name, candidateMs)));
+  const holders = holdersAt(timeline, candidateMs);
+  const settled = unhealthy.length === 0 && holders.length === 1 && candidateMs < timeline.endMs;
+  const violations: string[] = [];
+  if (!settled) {
+    violations.push(
+      `never converged after the faults stopped at ${quietAtMs} ms: at the end (last change at ${candidateMs} ms) ` +
+        `holders ${holders.join(',') || 'none'}; masters not BACKUP or MASTER: ${unhealthy.map((master) => `${master.name} ${stateAt(timeline, master.name, candidateMs)}`).join(', ') || 'none'}`,
+    );
+  } else if (candidateMs - quietAtMs > boundMs) {
+    violations.push(`converged ${candidateMs - quietAtMs} ms after the faults stopped at ${quietAtMs} ms; the bound is ${boundMs} ms`);
+  }
+  return { violations, convergedAtMs: settled ? candidateMs : undefined };
+}

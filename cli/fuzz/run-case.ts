@@ -1,0 +1,138 @@
+// One fuzz run: fast-check draws a case from the run's seed, the scenario's
+// fuzz profile runs and judges it, and a failure is shrunk to a smaller
+// schedule that still fails. Everything here is a pure function of
+// (scenario, run seed, path, planted bugs): no worker count, no wall clock
+// other than the figure reported, so a failure found on 16 cores replays on one.
+import fc from 'fast-check';
+import type { FuzzProfile, InvariantResult, Scenario } from '../../sim/scenario.js';
+import { describeFault, type Fault } from '../../sim/network/faults.js';
+import { fuzzCaseArb, lowerEpisodes, type FuzzCase } from '../../sim/fuzz/schedule.js';
+import { Rng } from '../../sim/network/rng.js';
+import { judgeRun, type JudgedRun } from '../scenario-runner.js';
+
+/** fast-check seeds are 32-bit; run seeds stay below 2^31 so they print as plain positive numbers. */
+const RUN_SEED_BOUND = 2 ** 31;
+
+/** The seed of run `index` of a campaign: independent of how runs are spread over workers and shards. */
+export function runSeedOf(campaignSeed: number, index: number): number {
+  return Rng.fromSeed(campaignSeed).fork(`fuzz-run/${index}`).int(RUN_SEED_BOUND);
+}
+
+export interface FuzzRunRequest {
+  scenario: string;
+  runSeed: number;
+  /** A fast-check counterexample path: replays that (shrunk) case instead of the run's first one. */
+  path?: string;
+  /** Shrink a failure; otherwise report the case as drawn. */
+  shrink: boolean;
+  /** Runs spent on shrinking, at most: beyond it the smallest failure so far is the answer. */
+  shrinkRunsMax: number;
+}
+
+export interface FuzzCounterexample {
+  scenario: string;
+  runSeed: number;
+  /** fast-check's path to this case from the run seed. */
+  path: string;
+  fuzzCase: FuzzCase;
+  faults: Fault[];
+  readable: string[];
+  failed: InvariantResult[];
+  /** Runs spent shrinking, and faults in the schedule first drawn. */
+  shrinkRuns: number;
+  faultsBeforeShrinking: number;
+}
+
+export interface FuzzRunResult {
+  scenario: string;
+  runSeed: number;
+  passed: boolean;
+  /** Of the case as first drawn (not of shrinking). */
+  wallMs: number;
+  virtualMs: number;
+  faultsScheduled: number;
+  faultsFired: Record<string, number>;
+  /** The swarm mix the run drew. */
+  mix: string[];
+  counterexample?: FuzzCounterexample;
+}
+
+export function fuzzProfileOf(scenario: Scenario): FuzzProfile {
+  if (scenario.fuzz === undefined) throw new Error(`scenario ${scenario.name} has no fuzz profile`);
+  return scenario.fuzz;
+}
+
+/**
+ * Unbiased draws: every run is fast-check's first of its seed, which it
+ * would bias to small values; the swarm mix spreads runs over sizes instead.
+ */
+function caseArbOf(profile: FuzzProfile): fc.Arbitrary<FuzzCase> {
+  return fc.noBias(fuzzCaseArb(profile.topology));
+}
+
+/** The fault schedule of a run's case (the first one drawn, or the one at `path`), without running it. */
+export async function scheduleAt(scenario: Scenario, runSeed: number, path?: string): Promise<Fault[]> {
+  const profile = fuzzProfileOf(scenario);
+  let found: FuzzCase | undefined;
+  // A predicate that fails at once: fast-check walks to the case and stops there.
+  const property = fc.asyncProperty(caseArbOf(profile), async (fuzzCase) => {
+    found = fuzzCase;
+    return false;
+  });
+  await fc.check(property, { seed: runSeed, numRuns: 1, ...(path === undefined ? {} : { path }), endOnFailure: true });
+  if (found === undefined) throw new Error(`no case at seed ${runSeed}${path === undefined ? '' : ` path ${path}`} for ${scenario.name}`);
+  return lowerEpisodes(found.episodes, profile.topology);
+}
+
+export async function fuzzRun(scenario: Scenario, request: FuzzRunRequest): Promise<FuzzRunResult> {
+  const profile = fuzzProfileOf(scenario);
+  let first: { judged: JudgedRun; fuzzCase: FuzzCase } | undefined;
+  let lastFailure: { judged: JudgedRun; fuzzCase: FuzzCase; faults: Fault[] } | undefined;
+  let shrinkRuns = 0;
+  const property = fc.asyncProperty(caseArbOf(profile), async (fuzzCase) => {
+    if (first !== undefined) {
+      // Out of budget: call every further candidate a pass, so fast-check
+      // stops at the smallest failure found so far. Deterministic, as the
+      // budget counts runs, not time.
+      if (shrinkRuns >= request.shrinkRunsMax) return true;
+      shrinkRuns++;
+    }
+    const faults = lowerEpisodes(fuzzCase.episodes, profile.topology);
+    const judged = await judgeRun(() => profile.run({ seed: request.runSeed, faults }));
+    first ??= { judged, fuzzCase };
+    if (!judged.passed) lastFailure = { judged, fuzzCase, faults };
+    return judged.passed;
+  });
+  const details = await fc.check(property, {
+    seed: request.runSeed,
+    numRuns: 1,
+    ...(request.path === undefined ? {} : { path: request.path }),
+    endOnFailure: !request.shrink,
+  });
+  if (first === undefined) throw new Error(`fuzz run ${request.runSeed} of ${scenario.name} ran no case`);
+  const world = first.judged.run.world;
+  const result: FuzzRunResult = {
+    scenario: scenario.name,
+    runSeed: request.runSeed,
+    passed: first.judged.passed,
+    wallMs: first.judged.wallMs,
+    virtualMs: world.engine.elapsedMs(),
+    faultsScheduled: first.judged.run.faults.length,
+    faultsFired: Object.fromEntries([...world.faultsApplied.entries()].sort(([a], [b]) => (a < b ? -1 : 1))),
+    mix: first.fuzzCase.mix.kinds.map(({ kind, weight }) => `${kind}×${weight}`),
+  };
+  if (lastFailure !== undefined) {
+    result.counterexample = {
+      scenario: scenario.name,
+      runSeed: request.runSeed,
+      path: details.counterexamplePath ?? request.path ?? '0',
+      fuzzCase: lastFailure.fuzzCase,
+      faults: lastFailure.faults,
+      readable: lastFailure.faults.map(describeFault),
+      failed: lastFailure.judged.invariants.filter((check) => !check.passed),
+      shrinkRuns,
+      faultsBeforeShrinking: first.judged.run.faults.length,
+    };
+  }
+  return result;
+}
