@@ -3,8 +3,9 @@
 // measured in the same process, because these machines are shared and noisy.
 import { parseArgs } from 'node:util';
 import { benchSim } from './sim.js';
+import { benchFuzz } from './fuzz.js';
 
-const suites: Record<string, (repeat: number) => Promise<unknown>> = { sim: benchSim };
+const suites: Record<string, (repeat: number) => Promise<unknown>> = { sim: benchSim, fuzz: benchFuzz };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
