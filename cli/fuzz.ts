@@ -15,7 +15,7 @@ import { scenarios as registry } from '../scenarios/index.js';
 import { isPlantableBug, PLANTABLE_BUGS, plantBugs, type PlantedBug } from '../src/runtime/testing/planted-bugs.js';
 import { judgeRun, renderSummary as renderRunSummary, reportOf, writeReport } from './scenario-runner.js';
 import { runCampaign, type CampaignRun, type Shard } from './fuzz/campaign.js';
-import { fuzzProfileOf, scheduleAt } from './fuzz/run-case.js';
+import { FuzzReplayError, fuzzProfileOf, scheduleAt } from './fuzz/run-case.js';
 import { CounterexampleError, counterexampleFileOf, loadCounterexample, replayByPath, replayBySchedule, saveCounterexample } from './fuzz/counterexample.js';
 import { progressLine, renderFailure, renderSummary, summarize, type FailedRunSummary } from './fuzz/summary.js';
 import type { CliIo } from './scenario.js';
@@ -47,7 +47,7 @@ export async function main(argv: readonly string[], io: FuzzIo): Promise<number>
       io.err(`${error.message}\n${USAGE}`);
       return 2;
     }
-    if (error instanceof CounterexampleError) {
+    if (error instanceof CounterexampleError || error instanceof FuzzReplayError) {
       io.err(error.message);
       return 2;
     }

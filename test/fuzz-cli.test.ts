@@ -95,6 +95,14 @@ describe('npm run fuzz', () => {
     expect(missing.err.join('\n')).toContain('cannot read');
   });
 
+  it('a fast-check path that leads nowhere exits 2 and points to --schedule', async () => {
+    const { code, err } = await fuzz('--scenario', 'failover', '--replay', '5', '--path', '0:999999');
+    expect(code).toBe(2);
+    expect(err.join('\n')).toContain('path 0:999999 does not lead to a case of failover from seed 5');
+    expect(err.join('\n')).toContain('--schedule');
+    expect((await fuzz('--scenario', 'failover', '--replay', '5', '--path', 'abc')).code).toBe(2);
+  });
+
   it('a schedule naming a host the world lacks is refused before anything runs', async () => {
     const file = join(reportsDir, 'unknown-host.json');
     writeFileSync(file, JSON.stringify({ scenario: 'failover', runSeed: 1, plantedBugs: [], faults: [{ atMs: 1000, kind: 'crash', host: 'm9' }] }));

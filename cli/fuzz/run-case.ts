@@ -57,6 +57,10 @@ export interface FuzzRunResult {
   counterexample?: FuzzCounterexample;
 }
 
+export class FuzzReplayError extends Error {
+  readonly code = 'ERR_FUZZ_REPLAY';
+}
+
 export function fuzzProfileOf(scenario: Scenario): FuzzProfile {
   if (scenario.fuzz === undefined) throw new Error(`scenario ${scenario.name} has no fuzz profile`);
   return scenario.fuzz;
@@ -79,8 +83,13 @@ export async function scheduleAt(scenario: Scenario, runSeed: number, path?: str
     found = fuzzCase;
     return false;
   });
-  await fc.check(property, { seed: runSeed, numRuns: 1, ...(path === undefined ? {} : { path }), endOnFailure: true });
-  if (found === undefined) throw new Error(`no case at seed ${runSeed}${path === undefined ? '' : ` path ${path}`} for ${scenario.name}`);
+  try {
+    await fc.check(property, { seed: runSeed, numRuns: 1, ...(path === undefined ? {} : { path }), endOnFailure: true });
+  } catch (error) {
+    // fast-check throws when a path leads nowhere: the arbitraries changed since it was printed, or it was mistyped.
+    throw new FuzzReplayError(`path ${path ?? '(none)'} does not lead to a case of ${scenario.name} from seed ${runSeed}: ${(error as Error).message}. Paths do not survive changes to the scenario's fuzz profile; replay the saved schedule with --schedule instead`);
+  }
+  if (found === undefined) throw new FuzzReplayError(`path ${path ?? '(none)'} does not lead to a case of ${scenario.name} from seed ${runSeed}. Paths do not survive changes to the scenario's fuzz profile; replay the saved schedule with --schedule instead`);
   return lowerEpisodes(found.episodes, profile.topology);
 }
 
