@@ -170,7 +170,8 @@ async function recordFailure(run: CampaignRun, context: { campaignSeed: number; 
     runSeed: run.runSeed,
     failed: found.failed.map((check) => `${check.name}: ${check.detail}`),
     schedule: found.readable,
-    replay: replayByPath(file),
+    // With no fault left there is no fast-check path to it: the saved schedule replays it.
+    replay: file.path === undefined ? replayBySchedule(saved) : replayByPath(file),
     counterexample: saved,
   };
 }

@@ -5,7 +5,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { campaignTasks, runCampaign, type CampaignOptions, type CampaignRun } from '../cli/fuzz/campaign.js';
-import { scheduleAt } from '../cli/fuzz/run-case.js';
+import { fuzzRun, scheduleAt } from '../cli/fuzz/run-case.js';
+import { World } from '../sim/network/world.js';
+import { invariant } from '../sim/scenario.js';
 import { loadCounterexample } from '../cli/fuzz/counterexample.js';
 import { judgeRun } from '../cli/scenario-runner.js';
 import { scenarios } from '../scenarios/index.js';
@@ -47,6 +49,33 @@ describe('fuzz campaigns', () => {
     }, () => clockMs);
     expect(runs.map((run) => run.index)).toEqual([0, 1]);
   }, 30_000);
+});
+
+describe('shrinking', () => {
+  it('reports a failure that needs no fault at all with an empty schedule and no path', async () => {
+    const alwaysBroken: Scenario = {
+      name: 'always-broken',
+      summary: 'fails whatever the schedule',
+      run: () => Promise.reject(new Error('not used')),
+      fuzz: {
+        topology: { hosts: ['a', 'b'], crashable: ['a'], degradable: [], processes: [], nats: [], faultsFromMs: 100, quietAtMs: 1_000, episodesMax: 4 },
+        convergeBoundMs: 0,
+        runMs: 2_000,
+        run: async ({ seed, faults }) => {
+          const world = new World({ seed });
+          world.host('a');
+          world.host('b');
+          await world.run({ untilMs: 2_000 });
+          return { world, faults, invariants: [invariant('always false', false, 'broken from the start')], metrics: {} };
+        },
+      },
+    };
+    const result = await fuzzRun(alwaysBroken, { scenario: 'always-broken', runSeed: 9, shrink: true, shrinkRunsMax: 20 });
+    expect(result.passed).toBe(false);
+    expect(result.counterexample?.faults).toEqual([]);
+    expect(result.counterexample?.path).toBeUndefined();
+    expect(result.counterexample?.failed.map((check) => check.name)).toEqual(['always false']);
+  });
 });
 
 describe('fuzzed worlds are deterministic', () => {

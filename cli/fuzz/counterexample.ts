@@ -45,7 +45,7 @@ export function counterexampleFileOf(found: FuzzCounterexample, context: { campa
   return {
     scenario: found.scenario,
     runSeed: found.runSeed,
-    path: found.path,
+    ...(found.path === undefined ? {} : { path: found.path }),
     campaignSeed: context.campaignSeed,
     runIndex: context.runIndex,
     plantedBugs: [...context.plantedBugs],

@@ -32,8 +32,8 @@ export interface FuzzRunRequest {
 export interface FuzzCounterexample {
   scenario: string;
   runSeed: number;
-  /** fast-check's path to this case from the run seed. */
-  path: string;
+  /** fast-check's path to this case from the run seed; none when the run fails with no fault at all. */
+  path?: string;
   fuzzCase: FuzzCase;
   faults: Fault[];
   readable: string[];
@@ -131,14 +131,24 @@ export async function fuzzRun(scenario: Scenario, request: FuzzRunRequest): Prom
     mix: first.fuzzCase.mix.kinds.map(({ kind, weight }) => `${kind}×${weight}`),
   };
   if (lastFailure !== undefined) {
+    let failure = lastFailure;
+    let path: string | undefined = details.counterexamplePath ?? request.path ?? '0';
+    // fast-check keeps at least one episode; a failure that needs no fault at all is worth saying so.
+    if (request.shrink && failure.faults.length > 0) {
+      const quiet = await judgeRun(() => profile.run({ seed: request.runSeed, faults: [] }));
+      if (!quiet.passed) {
+        failure = { judged: quiet, fuzzCase: { mix: failure.fuzzCase.mix, episodes: [] }, faults: [] };
+        path = undefined;
+      }
+    }
     result.counterexample = {
       scenario: scenario.name,
       runSeed: request.runSeed,
-      path: details.counterexamplePath ?? request.path ?? '0',
-      fuzzCase: lastFailure.fuzzCase,
-      faults: lastFailure.faults,
-      readable: lastFailure.faults.map(describeFault),
-      failed: lastFailure.judged.invariants.filter((check) => !check.passed),
+      ...(path === undefined ? {} : { path }),
+      fuzzCase: failure.fuzzCase,
+      faults: failure.faults,
+      readable: failure.faults.map(describeFault),
+      failed: failure.judged.invariants.filter((check) => !check.passed),
       shrinkRuns,
       faultsBeforeShrinking: first.judged.run.faults.length,
     };

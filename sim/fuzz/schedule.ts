@@ -75,6 +75,9 @@ export interface FuzzCase {
  */
 const SETTLE_GAP_MS = 2_000;
 const WEIGHT_MAX = 4;
+/** An episode lasts at least this, and a "blip" at most BLIP_MS_MAX. */
+const BLIP_MS_MIN = 100;
+const BLIP_MS_MAX = 3_000;
 
 /** The episode kinds a topology supports. */
 export function episodeKinds(topology: FuzzTopology): EpisodeKind[] {
@@ -98,6 +101,9 @@ export function expectedFaultKinds(topology: FuzzTopology): FaultKind[] {
 export function fuzzCaseArb(topology: FuzzTopology): fc.Arbitrary<FuzzCase> {
   const kinds = episodeKinds(topology);
   if (kinds.length === 0) throw new Error('fuzzCaseArb: the topology supports no fault at all');
+  if (!(topology.quietAtMs - topology.faultsFromMs >= BLIP_MS_MIN)) {
+    throw new Error(`fuzzCaseArb: faults from ${topology.faultsFromMs} ms to the quiet point at ${topology.quietAtMs} ms leave no room for a ${BLIP_MS_MIN} ms episode`);
+  }
   const mixArb: fc.Arbitrary<SwarmMix> = fc.record({
     kinds: fc
       .subarray(kinds, { minLength: 1 })
@@ -118,7 +124,9 @@ export function fuzzCaseArb(topology: FuzzTopology): fc.Arbitrary<FuzzCase> {
 function episodeArb(topology: FuzzTopology, kind: EpisodeKind): fc.Arbitrary<Episode> {
   const atMs = fc.integer({ min: topology.faultsFromMs, max: topology.quietAtMs - 1 });
   // Short blips and long outages both matter: a blip races timers, an outage outlasts them.
-  const forMs = fc.oneof(fc.integer({ min: 100, max: 3_000 }), fc.integer({ min: 3_000, max: topology.quietAtMs - topology.faultsFromMs }));
+  const windowMs = topology.quietAtMs - topology.faultsFromMs;
+  const blipMsMax = Math.min(BLIP_MS_MAX, windowMs);
+  const forMs = fc.oneof(fc.integer({ min: BLIP_MS_MIN, max: blipMsMax }), fc.integer({ min: blipMsMax, max: windowMs }));
   const sides = sidesArb(topology.hosts);
   switch (kind) {
     case 'partition':
