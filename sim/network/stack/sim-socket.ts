@@ -184,13 +184,16 @@ export class SimSocket extends Duplex implements StreamSocket {
       endpoint.socket = undefined;
     }
     // Like net.Socket, a write or end still waiting hears that it failed.
-    const closedError = error ?? new PlatformError('EPIPE', 'socket destroyed before the write completed', { syscall: 'write' });
     const pendingWrite = this.pendingWrite;
     const pendingFinal = this.pendingFinal;
     this.pendingWrite = undefined;
     this.pendingFinal = undefined;
-    pendingWrite?.callback(closedError);
-    pendingFinal?.(closedError);
+    if (pendingWrite !== undefined || pendingFinal !== undefined) {
+      // Built only when someone waits: an Error's stack capture is costly, and most sockets close idle.
+      const closedError = error ?? new PlatformError('EPIPE', 'socket destroyed before the write completed', { syscall: 'write' });
+      pendingWrite?.callback(closedError);
+      pendingFinal?.(closedError);
+    }
     this.host.world.engine.markAsync();
     callback(error);
   }

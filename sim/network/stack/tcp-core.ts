@@ -18,6 +18,9 @@
 import { ByteQueue } from './byte-queue.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../packet.js';
 
+/** The payload of a segment without data: shared, since most segments are bare ACKs and an empty Buffer still costs an allocation. */
+const NO_DATA = Buffer.alloc(0);
+
 export type TcpState =
   | 'CLOSED'
   | 'SYN_SENT'
@@ -124,8 +127,9 @@ export class TcpAssertionError extends Error {
   readonly code = 'ERR_TCP_INVARIANT';
 }
 
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new TcpAssertionError(message);
+/** A message with numbers in it is passed as a function: formatting it on every check cost more than the checks. */
+function assert(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new TcpAssertionError(typeof message === 'string' ? message : message());
 }
 
 export class TcpConnection {
@@ -195,7 +199,7 @@ export class TcpConnection {
 
   /** Active open: sends the SYN. */
   connect(nowMs: number): void {
-    assert(this.state === 'CLOSED', `connect() in ${this.state}`);
+    assert(this.state === 'CLOSED', () => `connect() in ${this.state}`);
     this.nowMs = nowMs;
     this.lastReceiveMs = nowMs;
     this.setState('SYN_SENT');
@@ -207,7 +211,7 @@ export class TcpConnection {
 
   /** Passive open from a listener's SYN: sends the SYN-ACK. */
   acceptSyn(syn: TcpInSegment, nowMs: number): void {
-    assert(this.state === 'CLOSED', `acceptSyn() in ${this.state}`);
+    assert(this.state === 'CLOSED', () => `acceptSyn() in ${this.state}`);
     this.nowMs = nowMs;
     this.lastReceiveMs = nowMs;
     this.rcvNxt = syn.seq + 1;
@@ -514,7 +518,7 @@ export class TcpConnection {
       return;
     }
     const window = this.receiveWindow();
-    let payload = data ?? Buffer.alloc(0);
+    let payload = data ?? NO_DATA;
     let start = seq;
     if (start < this.rcvNxt) {
       const cut = Math.min(this.rcvNxt - start, payload.length);
@@ -558,7 +562,7 @@ export class TcpConnection {
     }
     assert(
       entry.seq >= this.rcvNxt && entry.seq + entry.data.length <= this.rcvNxt + this.settings.receiveBufferBytes,
-      `out-of-order bytes ${entry.seq}+${entry.data.length} outside the window at ${this.rcvNxt}`,
+      () => `out-of-order bytes ${entry.seq}+${entry.data.length} outside the window at ${this.rcvNxt}`,
     );
     this.outOfOrder.push(entry);
     this.outOfOrder.sort((a, b) => a.seq - b.seq);
@@ -882,9 +886,9 @@ export class TcpConnection {
   }
 
   private checkInvariants(): void {
-    assert(this.sndUna <= this.sndNxt && this.sndNxt <= this.sndMax, `send sequence order: una=${this.sndUna} nxt=${this.sndNxt} max=${this.sndMax}`);
+    assert(this.sndUna <= this.sndNxt && this.sndNxt <= this.sndMax, () => `send sequence order: una=${this.sndUna} nxt=${this.sndNxt} max=${this.sndMax}`);
     assert(this.sendQueueSeq <= this.sndUna + 1, `send queue starts past the first unacked byte`);
-    assert(this.receiveQueue.length <= this.settings.receiveBufferBytes, `receive queue ${this.receiveQueue.length} beyond its bound`);
+    assert(this.receiveQueue.length <= this.settings.receiveBufferBytes, () => `receive queue ${this.receiveQueue.length} beyond its bound`);
     assert(this.cwnd >= 1, 'congestion window collapsed to zero');
   }
 }

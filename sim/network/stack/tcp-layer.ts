@@ -37,8 +37,15 @@ export class SimListener {
   constructor(readonly options: SimListenerOptions) {}
 }
 
+// Map keys for addresses and ports: short strings of 16-bit code units (an
+// address is two units, a port one). Decimal text keys cost a number
+// formatting, a concatenation and a long hash on every received segment.
+function listenerKey(address: Ipv4, port: number): string {
+  return String.fromCharCode(address >>> 16, address & 0xffff, port);
+}
+
 function connectionKey(localIp: Ipv4, localPort: number, remoteIp: Ipv4, remotePort: number): string {
-  return `${localIp}:${localPort}>${remoteIp}:${remotePort}`;
+  return String.fromCharCode(localIp >>> 16, localIp & 0xffff, localPort, remoteIp >>> 16, remoteIp & 0xffff, remotePort);
 }
 
 export interface TcpLayerStats {
@@ -55,6 +62,7 @@ export class TcpEndpoint implements TcpEffects {
   socket: SimSocket | undefined;
   listener: SimListener | undefined;
   private readonly timers: Record<TcpTimer, SimTimer | undefined> = { retransmit: undefined, keepalive: undefined, linger: undefined };
+  private labelText: string | undefined;
 
   constructor(
     readonly layer: TcpLayer,
@@ -68,8 +76,10 @@ export class TcpEndpoint implements TcpEffects {
     this.core = new TcpConnection(host.tcpSettings, this, host.kernelRng.uint32());
   }
 
+  /** The connection as the trace names it, built once: every state change records it. */
   get label(): string {
-    return `${formatIpv4(this.localIp)}:${this.localPort}>${formatIpv4(this.remoteIp)}:${this.remotePort}`;
+    this.labelText ??= `${formatIpv4(this.localIp)}:${this.localPort}>${formatIpv4(this.remoteIp)}:${this.remotePort}`;
+    return this.labelText;
   }
 
   send(segment: TcpOutSegment): void {
@@ -235,13 +245,13 @@ export class TcpLayer {
       }
     }
     const listener = new SimListener({ ...options, port: boundPort });
-    this.listeners.set(`${address}:${boundPort}`, listener);
+    this.listeners.set(listenerKey(address, boundPort), listener);
     return listener;
   }
 
   unlisten(listener: SimListener): void {
     listener.closed = true;
-    this.listeners.delete(`${listener.options.address}:${listener.options.port}`);
+    this.listeners.delete(listenerKey(listener.options.address, listener.options.port));
   }
 
   hasListener(address: Ipv4, port: number): boolean {
@@ -326,7 +336,7 @@ export class TcpLayer {
   }
 
   private findListener(address: Ipv4, port: number): SimListener | undefined {
-    return this.listeners.get(`${address}:${port}`) ?? this.listeners.get(`${IPV4_ANY}:${port}`);
+    return this.listeners.get(listenerKey(address, port)) ?? this.listeners.get(listenerKey(IPV4_ANY, port));
   }
 
   private sendReset(packet: IpPacket, segment: TcpSegment): void {
@@ -352,7 +362,7 @@ export class TcpLayer {
 
   private ephemeralPort(localIp: Ipv4, remoteIp: Ipv4, remotePort: number): number {
     const port = pickFreePort(this.host.kernelRng, EPHEMERAL_PORT_MIN, EPHEMERAL_PORT_MAX, (candidate) => {
-      if (this.listeners.has(`${localIp}:${candidate}`) || this.listeners.has(`${IPV4_ANY}:${candidate}`)) return false;
+      if (this.listeners.has(listenerKey(localIp, candidate)) || this.listeners.has(listenerKey(IPV4_ANY, candidate))) return false;
       return remotePort === 0 || !this.connections.has(connectionKey(localIp, candidate, remoteIp, remotePort));
     });
     if (port === undefined) throw new PlatformError('EADDRNOTAVAIL', `no free ephemeral port on ${this.host.name}`, { syscall: 'connect' });
