@@ -111,8 +111,8 @@ describe('the fuzzer finds a planted bug', () => {
       expect(found?.faults.length).toBeLessThanOrEqual(FAULTS_AT_MOST);
       expect(found?.faults.some((fault) => fault.kind === 'stop-process' || fault.kind === 'restart-process')).toBe(true);
 
-      // The fast-check path replays the shrunk case exactly.
-      expect(await scheduleAt(failover, found!.runSeed, found!.path)).toEqual(found!.faults);
+      // The fast-check path, when the answer has one, replays the shrunk case exactly.
+      if (found!.path !== undefined) expect(await scheduleAt(failover, found!.runSeed, found!.path)).toEqual(found!.faults);
       const judged = await judgeRun(() => failover.fuzz!.run({ seed: found!.runSeed, faults: found!.faults }));
       expect(judged.passed).toBe(true);
     }, 120_000);

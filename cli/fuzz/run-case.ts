@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import type { FuzzProfile, InvariantResult, Scenario } from '../../sim/scenario.js';
 import { describeFault, type Fault } from '../../sim/network/faults.js';
-import { fuzzCaseArb, lowerEpisodes, type FuzzCase } from '../../sim/fuzz/schedule.js';
+import { fuzzCaseArb, lowerEpisodes, type Episode, type FuzzCase } from '../../sim/fuzz/schedule.js';
 import { Rng } from '../../sim/network/rng.js';
 import { judgeRun, type JudgedRun } from '../scenario-runner.js';
 
@@ -93,10 +93,49 @@ export async function scheduleAt(scenario: Scenario, runSeed: number, path?: str
   return lowerEpisodes(found.episodes, profile.topology);
 }
 
+type Failure = { judged: JudgedRun; fuzzCase: FuzzCase; faults: Fault[] };
+
+/** Runs spent dropping episodes, at most, per episode left after fast-check. */
+const DROP_RUNS_PER_EPISODE = 4;
+
+/**
+ * After fast-check: the empty schedule, then one episode at a time left out
+ * while the run still fails, until no single episode can go (1-minimal, the
+ * last step of Zeller's ddmin). fast-check shrinks each value inside the
+ * swarm mix it drew and can stop in a local minimum; and it keeps at least
+ * one episode, where a failure that needs no fault at all is worth saying so.
+ */
+async function dropEpisodes(profile: FuzzProfile, runSeed: number, failure: Failure): Promise<{ failure: Failure; runs: number }> {
+  const attempt = async (episodes: Episode[]): Promise<Failure | undefined> => {
+    const faults = lowerEpisodes(episodes, profile.topology);
+    const judged = await judgeRun(() => profile.run({ seed: runSeed, faults }));
+    return judged.passed ? undefined : { judged, fuzzCase: { mix: failure.fuzzCase.mix, episodes }, faults };
+  };
+  if (failure.faults.length === 0) return { failure, runs: 0 };
+  let runs = 1;
+  const quiet = await attempt([]);
+  if (quiet !== undefined) return { failure: quiet, runs };
+  const runsMax = 1 + DROP_RUNS_PER_EPISODE * failure.fuzzCase.episodes.length;
+  let current = failure;
+  for (let index = 0; index < current.fuzzCase.episodes.length && runs < runsMax; ) {
+    const episodes = current.fuzzCase.episodes.filter((_, other) => other !== index);
+    if (JSON.stringify(lowerEpisodes(episodes, profile.topology)) === JSON.stringify(current.faults)) {
+      // The lowering had left this episode out anyway: it goes without a run.
+      current = { ...current, fuzzCase: { ...current.fuzzCase, episodes } };
+      continue;
+    }
+    runs++;
+    const smaller = await attempt(episodes);
+    if (smaller === undefined) index++;
+    else current = smaller;
+  }
+  return { failure: current, runs };
+}
+
 export async function fuzzRun(scenario: Scenario, request: FuzzRunRequest): Promise<FuzzRunResult> {
   const profile = fuzzProfileOf(scenario);
   let first: { judged: JudgedRun; fuzzCase: FuzzCase } | undefined;
-  let lastFailure: { judged: JudgedRun; fuzzCase: FuzzCase; faults: Fault[] } | undefined;
+  let lastFailure: Failure | undefined;
   let shrinkRuns = 0;
   const property = fc.asyncProperty(caseArbOf(profile), async (fuzzCase) => {
     if (first !== undefined) {
@@ -133,11 +172,12 @@ export async function fuzzRun(scenario: Scenario, request: FuzzRunRequest): Prom
   if (lastFailure !== undefined) {
     let failure = lastFailure;
     let path: string | undefined = details.counterexamplePath ?? request.path ?? '0';
-    // fast-check keeps at least one episode; a failure that needs no fault at all is worth saying so.
-    if (request.shrink && failure.faults.length > 0) {
-      const quiet = await judgeRun(() => profile.run({ seed: request.runSeed, faults: [] }));
-      if (!quiet.passed) {
-        failure = { judged: quiet, fuzzCase: { mix: failure.fuzzCase.mix, episodes: [] }, faults: [] };
+    if (request.shrink) {
+      const smaller = await dropEpisodes(profile, request.runSeed, failure);
+      shrinkRuns += smaller.runs;
+      if (smaller.failure !== failure) {
+        failure = smaller.failure;
+        // fast-check's path leads to its own answer, not to this smaller one: the saved schedule replays it.
         path = undefined;
       }
     }
