@@ -4,8 +4,9 @@
 import { parseArgs } from 'node:util';
 import { benchSim } from './sim.js';
 import { benchFuzz } from './fuzz.js';
+import { benchChecker } from './checker.js';
 
-const suites: Record<string, (repeat: number) => Promise<unknown>> = { sim: benchSim, fuzz: benchFuzz };
+const suites: Record<string, (repeat: number) => Promise<unknown>> = { sim: benchSim, fuzz: benchFuzz, checker: benchChecker };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
