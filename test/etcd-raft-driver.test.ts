@@ -33,15 +33,14 @@ function cluster(seed: number): { world: World; members: Map<string, Member> } {
       // A boot rebuilds the state machine from the committed log.
       member.applied = [];
       member.driver = undefined;
-      let driver: RaftDriver | undefined;
       const transport = await PeerTransport.start(platform, {
         self: name,
         peers: new Map([...MEMBERS].filter(([peer]) => peer !== name)),
         listenHost: '0.0.0.0',
-        onMessage: (message) => driver?.receive(message),
+        onMessage: (message) => member.driver?.receive(message),
         log: platform.log,
       });
-      driver = await RaftDriver.start({
+      member.driver = await RaftDriver.start({
         config: { id: name, members: [...MEMBERS.keys()] },
         random: platform.random,
         clock: platform.clock,
@@ -53,7 +52,6 @@ function cluster(seed: number): { world: World; members: Map<string, Member> } {
         },
         log: platform.log,
       });
-      member.driver = driver;
     });
   }
   return { world, members };
