@@ -2,19 +2,14 @@
 // with each other, with Node's own HTTP implementations (independent
 // parsers: llhttp behind node:http, undici behind fetch), and with the
 // installed etcd 3.4 (a Go net/http server), which this client must carry.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRealPlatform } from '../src/runtime/platform/real/index.js';
 import { httpRequest } from '../src/runtime/net/http1/client-request.js';
 import { httpStream } from '../src/runtime/net/http1/client-stream.js';
 import { serveHttp } from '../src/runtime/net/http1/server.js';
 import { LogCapture } from './helpers/real-net.js';
-import { realHostRequired } from './helpers/netns.js';
+import { freePort, skipLiveEtcd, startLiveEtcd, type LiveEtcd } from './helpers/live-etcd.js';
 
 const logs = new LogCapture();
 const platform = createRealPlatform({ hostName: 'test-http1', logStream: logs });
@@ -32,17 +27,6 @@ async function firstLines(lines: AsyncIterable<string>, count: number): Promise<
     if (got.length === count) break;
   }
   return got;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createTcpServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 describe('http1 on the real platform (loopback)', () => {
@@ -149,49 +133,23 @@ describe('http1 on the real platform (loopback)', () => {
 
 // ---------------------------------------------------------------- a live etcd 3.4 (Go net/http)
 
-const ETCD_BINARY = process.env.ETCD_BINARY ?? 'etcd';
-const etcdInstalled = process.env.ETCD_LIVE !== '0' && spawnSync(ETCD_BINARY, ['--version'], { stdio: 'ignore' }).status === 0;
-if (!etcdInstalled) process.stdout.write(`http1-real: live etcd tests skipped: needs the "${ETCD_BINARY}" binary (Debian package: etcd-server)\n`);
-
 function b64(text: string): string {
   return Buffer.from(text).toString('base64');
 }
 
-// In CI (PF9LAB_REQUIRE_REAL_HOST=1) a missing etcd fails these tests instead of skipping them.
-describe.skipIf(!etcdInstalled && !realHostRequired())('http1 against a live etcd (the installed binary, on loopback)', () => {
-  let etcd: ChildProcess | undefined;
-  let dataDir = '';
+describe.skipIf(skipLiveEtcd('http1-real'))('http1 against a live etcd (the installed binary, on loopback)', () => {
+  let etcd: LiveEtcd | undefined;
   let clientPort = 0;
 
   const post = (path: string, body: unknown): ReturnType<typeof httpRequest> =>
     httpRequest(platform, { host: '127.0.0.1', port: clientPort, method: 'POST', path, body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, timeoutMs: 5_000 });
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'pf9lab-http1-etcd-'));
-    clientPort = await freePort();
-    const peerPort = await freePort();
-    const client = `http://127.0.0.1:${clientPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    etcd = spawn(
-      ETCD_BINARY,
-      ['--name', 'http1', '--data-dir', dataDir, '--listen-client-urls', client, '--advertise-client-urls', client, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `http1=${peer}`],
-      { stdio: 'ignore' },
-    );
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const ready = await post('/v3/kv/range', { key: b64('a') }).then(
-        (response) => response.status === 200,
-        () => false,
-      );
-      if (ready) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`etcd did not answer on ${client} within 10 s`);
+    etcd = await startLiveEtcd('http1');
+    clientPort = etcd.clientPort;
   }, 30_000);
 
-  afterAll(() => {
-    etcd?.kill('SIGKILL');
-    if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => etcd?.stop());
 
   it('puts and ranges through the JSON gateway, with small (Content-Length) and large (chunked) answers', async () => {
     const put = await post('/v3/kv/put', { key: b64('small'), value: b64('v') });
