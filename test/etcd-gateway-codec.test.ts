@@ -1,4 +1,4 @@
-// The etcd v3 gateway codec (sim/etcd/gateway): exact JSON as etcd 3.4's
+// The etcd v3 gateway codec (src/runtime/etcd/gateway): exact JSON as etcd 3.4's
 // gateway serves it, round trips, and malformed input named by field.
 //
 // The worked examples are a session with a real etcd 3.4.23 (Debian
@@ -36,7 +36,7 @@ import {
   type GatewayEndpoint,
   type GatewayHeaderContext,
   type WatchRequest,
-} from '../sim/etcd/gateway/index.js';
+} from '../src/runtime/etcd/gateway/index.js';
 
 /** base64 of a byte string, as request bodies carry keys and values. */
 function b(bytes: string): string {

@@ -4,11 +4,11 @@
 // size check of etcdserver/v3_server.go). A driver runs them before proposing
 // so that a bad request never reaches the log; apply runs them again, so the
 // state machine never depends on the driver having done so.
-import type { KvBytes } from './bytes.js';
-import { EtcdKvError } from './errors.js';
+import type { KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import { EtcdKvError } from '../../../src/runtime/etcd/api/errors.js';
 import type { KvLimits } from './limits.js';
-import { NO_LEASE } from './lease-id.js';
-import type { Compare, DeleteRangeCommand, KvCommand, PutCommand, TxnCommand, TxnOp } from './types.js';
+import { NO_LEASE } from '../../../src/runtime/etcd/api/lease-id.js';
+import type { Compare, DeleteRangeCommand, KvCommand, PutCommand, TxnCommand, TxnOp } from '../../../src/runtime/etcd/api/types.js';
 
 export function checkRequest(command: KvCommand, limits: KvLimits): void {
   const bytes = requestBytes(command);

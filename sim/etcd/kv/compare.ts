@@ -3,10 +3,10 @@
 // empty range compares the zero KeyValue (so CREATE == 0 holds for a missing
 // key: create-if-absent), except that a VALUE compare fails on it whatever
 // the operator, since a missing value and an empty one cannot be told apart.
-import { keySpan } from './bytes.js';
+import { keySpan } from '../../../src/runtime/etcd/api/bytes.js';
 import type { KeyIndex } from './key-index.js';
-import { compareLeaseIds, NO_LEASE } from './lease-id.js';
-import type { Compare, KeyValue } from './types.js';
+import { compareLeaseIds, NO_LEASE } from '../../../src/runtime/etcd/api/lease-id.js';
+import type { Compare, KeyValue } from '../../../src/runtime/etcd/api/types.js';
 
 const ZERO_KV: KeyValue = Object.freeze({ key: '', createRevision: 0, modRevision: 0, version: 0, value: '', lease: NO_LEASE });
 

@@ -4,9 +4,9 @@
 // in memory. A key may change twice in one revision (a txn that deletes from
 // a key to the end and puts a key in that range, which etcd allows); its
 // versions are then in the order the txn made them.
-import { kvAssert } from './errors.js';
-import type { KeySpan, KvBytes } from './bytes.js';
-import type { KeyValue } from './types.js';
+import { kvAssert } from '../../../src/runtime/etcd/api/errors.js';
+import type { KeySpan, KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import type { KeyValue } from '../../../src/runtime/etcd/api/types.js';
 
 /** A put (the KeyValue as stored) or a delete at a revision. */
 export type KeyVersion = { readonly kind: 'put'; readonly kv: KeyValue } | { readonly kind: 'delete'; readonly modRevision: number };

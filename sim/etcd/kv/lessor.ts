@@ -4,9 +4,9 @@
 // not: as in etcd, only the leader keeps expiry times (its lessor is
 // "primary"), asks which leases have expired and proposes their revocation
 // through Raft. A new leader restarts every lease's clock (promote).
-import type { KvBytes } from './bytes.js';
-import { kvAssert } from './errors.js';
-import { compareLeaseIds, type LeaseId } from './lease-id.js';
+import type { KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import { kvAssert } from '../../../src/runtime/etcd/api/errors.js';
+import { compareLeaseIds, type LeaseId } from '../../../src/runtime/etcd/api/lease-id.js';
 
 export interface LeaseRecord {
   readonly id: LeaseId;

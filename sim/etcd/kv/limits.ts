@@ -2,7 +2,7 @@
 // (embed/config.go, lease/lessor.go, etcdserver/server.go) and sim-sized ones
 // where it relies on disk. Hitting a bound is a designed refusal, never a
 // silent drop.
-import { EtcdKvConfigError } from './errors.js';
+import { EtcdKvConfigError } from '../../../src/runtime/etcd/api/errors.js';
 
 export interface KvLimits {
   /** etcd's --max-request-bytes default, 1.5 MiB: the keys, range ends and values of one command, summed. */

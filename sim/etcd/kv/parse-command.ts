@@ -4,9 +4,9 @@
 // are refused too: in a command they can only be a typo ('prev_kv' for
 // 'prevKv') that would otherwise be silently ignored. etcd's own request rules
 // (empty key, txn limits) are check-request.ts's.
-import { isKvBytes, type KvBytes } from './bytes.js';
-import { EtcdKvError } from './errors.js';
-import { isLeaseId, type LeaseId } from './lease-id.js';
+import { isKvBytes, type KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import { EtcdKvError } from '../../../src/runtime/etcd/api/errors.js';
+import { isLeaseId, type LeaseId } from '../../../src/runtime/etcd/api/lease-id.js';
 import type {
   Compare,
   CompareResult,
@@ -19,7 +19,7 @@ import type {
   SortTarget,
   TxnCommand,
   TxnOp,
-} from './types.js';
+} from '../../../src/runtime/etcd/api/types.js';
 
 /** Deeper nesting than etcd's op budget could ever allow (each level spends at least one of --max-txn-ops). */
 export const TXN_DEPTH_MAX = 129;

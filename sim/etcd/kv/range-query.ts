@@ -2,7 +2,7 @@
 // shapes it (etcdserver/apply.go, Range): count is every key found; the
 // min/max filters, sorting and limit come after it; `more` says the limit cut
 // something off; keys_only blanks values, count_only drops the kvs.
-import type { KeyValue, RangeCommand, RangeResponse, SortTarget } from './types.js';
+import type { KeyValue, RangeCommand, RangeResponse, SortTarget } from '../../../src/runtime/etcd/api/types.js';
 
 export function shapeRange(found: readonly KeyValue[], command: RangeCommand, headerRevision: number): RangeResponse {
   const count = found.length;

@@ -2,8 +2,8 @@
 // source of watch events, and of the keys a compaction has to visit. Every
 // revision above 1 comes from a write that changed something, so the log
 // holds consecutive revisions and finds one by subtraction.
-import { kvAssert } from './errors.js';
-import type { KvEvent } from './types.js';
+import { kvAssert } from '../../../src/runtime/etcd/api/errors.js';
+import type { KvEvent } from '../../../src/runtime/etcd/api/types.js';
 
 export interface RevisionChanges {
   readonly revision: number;

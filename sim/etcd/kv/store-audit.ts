@@ -1,13 +1,13 @@
 // The store's state laid bare: a JSON-safe dump (determinism checks compare
 // two), and a full check of its invariants for tests and the fuzzer, which
 // looks at every key, lease and retained revision.
-import type { KvBytes } from './bytes.js';
-import { kvAssert } from './errors.js';
+import type { KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import { kvAssert } from '../../../src/runtime/etcd/api/errors.js';
 import type { KeyIndex, KeyVersion } from './key-index.js';
-import { NO_LEASE, type LeaseId } from './lease-id.js';
+import { NO_LEASE, type LeaseId } from '../../../src/runtime/etcd/api/lease-id.js';
 import type { Lessor } from './lessor.js';
 import type { RevisionLog } from './revision-log.js';
-import type { KeyValue, KvEvent } from './types.js';
+import type { KeyValue, KvEvent } from '../../../src/runtime/etcd/api/types.js';
 
 export interface StoreParts {
   readonly index: KeyIndex;

@@ -13,11 +13,12 @@
 // or the refusal, and the same commands with the same times always give the
 // same responses and state. The typed methods (put, range, txn…) are the same
 // operations for direct use; they throw the refusal instead.
-import { keySpan, type KvBytes } from './bytes.js';
+import { keySpan, type KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
 import { checkRequest } from './check-request.js';
-import { compactedError, EtcdKvError, futureRevisionError, kvAssert } from './errors.js';
+import { compactedError, EtcdKvError, futureRevisionError, kvAssert } from '../../../src/runtime/etcd/api/errors.js';
 import { KeyIndex } from './key-index.js';
-import { NO_LEASE, type LeaseId } from './lease-id.js';
+import { NO_LEASE, type LeaseId } from '../../../src/runtime/etcd/api/lease-id.js';
+import type { KvOutcome } from '../../../src/runtime/etcd/api/outcome.js';
 import { Lessor } from './lessor.js';
 import { resolveKvLimits, type KvLimits } from './limits.js';
 import { parseKvCommand } from './parse-command.js';
@@ -43,12 +44,12 @@ import type {
   TxnOp,
   TxnOpResponse,
   TxnResponse,
-} from './types.js';
+} from '../../../src/runtime/etcd/api/types.js';
 import { WriteTxn } from './write-txn.js';
 import { checkIgnoredKeysSurvive, collectPlannedOps, planTxn, type TxnPlan } from './txn-plan.js';
 import { assertStoreConsistent, dumpStore, type KvStoreDump, type StoreParts } from './store-audit.js';
 
-export type KvOutcome<R extends KvResponse = KvResponse> = { readonly ok: true; readonly response: R } | { readonly ok: false; readonly error: EtcdKvError };
+export type { KvOutcome };
 
 export interface EtcdKvStoreOptions {
   readonly limits?: Partial<KvLimits>;

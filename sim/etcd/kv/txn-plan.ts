@@ -2,11 +2,11 @@
 // etcd's applier fixes it (etcdserver/apply.go, compareToPath): every guard,
 // nested ones included, sees the store as it was before the txn. Then the
 // checks that walk that path.
-import { keySpan, spanContains, type KeySpan } from './bytes.js';
+import { keySpan, spanContains, type KeySpan } from '../../../src/runtime/etcd/api/bytes.js';
 import { comparesHold } from './compare.js';
-import { EtcdKvError } from './errors.js';
+import { EtcdKvError } from '../../../src/runtime/etcd/api/errors.js';
 import type { KeyIndex } from './key-index.js';
-import type { DeleteRangeCommand, PutCommand, RangeCommand, TxnCommand, TxnOp } from './types.js';
+import type { DeleteRangeCommand, PutCommand, RangeCommand, TxnCommand, TxnOp } from '../../../src/runtime/etcd/api/types.js';
 
 /** A txn's path, fixed before any of its writes, as etcd's compareToPath fixes it. */
 export interface TxnPlan {

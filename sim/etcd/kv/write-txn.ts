@@ -3,12 +3,12 @@
 // something changed (mvcc/kvstore_txn.go, storeTxnWrite). Reads inside see
 // the transaction's own changes. Callers check everything that could refuse
 // before they start one: a write transaction never fails half way.
-import { keySpan, type KvBytes } from './bytes.js';
-import { kvAssert } from './errors.js';
+import { keySpan, type KvBytes } from '../../../src/runtime/etcd/api/bytes.js';
+import { kvAssert } from '../../../src/runtime/etcd/api/errors.js';
 import type { KeyIndex } from './key-index.js';
-import { NO_LEASE, type LeaseId } from './lease-id.js';
+import { NO_LEASE, type LeaseId } from '../../../src/runtime/etcd/api/lease-id.js';
 import type { Lessor } from './lessor.js';
-import type { KeyValue, KvEvent } from './types.js';
+import type { KeyValue, KvEvent } from '../../../src/runtime/etcd/api/types.js';
 
 export class WriteTxn {
   readonly events: KvEvent[] = [];

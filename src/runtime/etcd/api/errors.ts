@@ -1,8 +1,9 @@
-// Errors of the key-value state machine. EtcdKvError is a refusal a client
-// must expect, one per etcd error it models (gateway/status.ts maps each to
-// etcd's gRPC code and message): apply() returns it as a result. The state
-// machine never changes state before it refuses. EtcdKvInvariantError is a
-// bug, thrown and never caught, so that the fuzzer finds it.
+// Errors of etcd's key-value API. EtcdKvError is a refusal a client must
+// expect, one per etcd error modelled (../gateway/status.ts maps each to
+// etcd's gRPC code and message, and back): the sim's state machine
+// (sim/etcd/kv) returns it from apply(), never changing state before it
+// refuses. EtcdKvInvariantError is a bug, thrown and never caught, so that the
+// fuzzer finds it.
 
 export type EtcdKvErrorCode =
   /** etcdserver: key is not provided */

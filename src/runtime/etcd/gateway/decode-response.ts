@@ -3,8 +3,8 @@
 // the request decoder's (proto-json.ts); a body that does not fit is a
 // GatewayResponseError naming the field. Whether a body is an error at all
 // is the HTTP status's to say: decodeErrorBody (status.ts) reads those.
-import type { KeyValue, KvEvent, KvResponse, TxnOpResponse } from '../kv/types.js';
-import type { WatchResponse } from '../kv/watch.js';
+import type { KeyValue, KvEvent, KvResponse, TxnOpResponse } from '../api/types.js';
+import type { WatchResponse } from '../api/watch-types.js';
 import type { GatewayEndpoint } from './endpoints.js';
 import { GatewayResponseError } from './errors.js';
 import type { GatewayHeader } from './header.js';

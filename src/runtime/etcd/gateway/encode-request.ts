@@ -5,8 +5,8 @@
 // Compare always names its result and target and always carries its
 // operand, even a zero one ("create_revision": "0"), as Go's protobuf JSON
 // does for a oneof and as a reader of the body expects.
-import type { Compare, KvCommand, TxnOp } from '../kv/types.js';
-import type { WatchCreateRequest } from '../kv/watch.js';
+import type { Compare, KvCommand, TxnOp } from '../api/types.js';
+import type { WatchCreateRequest } from '../api/watch-types.js';
 import { base64FromBytes } from './base64.js';
 import type { WatchRequest } from './decode-request.js';
 import { GATEWAY_PATHS, type GatewayEndpoint } from './endpoints.js';

@@ -6,8 +6,8 @@
 // 412 (later versions say 400; the real server answered 412 to "lease
 // already exists"). Messages are etcd's, word for word (etcdserver/api/
 // v3rpc/rpctypes/error.go), because clients match on them.
-import { EtcdKvError, type EtcdKvErrorCode } from '../kv/errors.js';
-import type { KvOutcome } from '../kv/store.js';
+import { EtcdKvError, type EtcdKvErrorCode } from '../api/errors.js';
+import type { KvOutcome } from '../api/outcome.js';
 import { encodeResponseBody } from './encode-response.js';
 import type { GatewayHeaderContext } from './header.js';
 import { isStreamingEndpoint, type GatewayEndpoint } from './endpoints.js';

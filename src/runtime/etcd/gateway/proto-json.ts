@@ -9,7 +9,7 @@
 // - bools are true/false only ("true" and 1 are refused);
 // - enums come as their name or their number;
 // - bytes are standard base64 with padding (base64.ts).
-import type { KvBytes } from '../kv/bytes.js';
+import type { KvBytes } from '../api/bytes.js';
 import { bytesFromBase64 } from './base64.js';
 import { JsonNumber, type JsonObject, type JsonValue } from './json-text.js';
 

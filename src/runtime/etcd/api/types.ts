@@ -22,7 +22,7 @@ export interface KeyValue {
 
 /**
  * What the state machine knows of etcd's ResponseHeader: the store revision.
- * The member fills cluster_id, member_id and raft_term (gateway/header.ts).
+ * The member fills cluster_id, member_id and raft_term (../gateway/header.ts).
  * Revision 0 occurs where etcd leaves it unset: a nested txn's response and a
  * watch response that reports compaction.
  */

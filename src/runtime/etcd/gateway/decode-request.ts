@@ -11,9 +11,9 @@
 // ops) is left to the state machine's checkRequest, so that the answer is
 // etcd's own error; except an empty txn op, which only the decoder sees and
 // which etcd refuses as "key not found" (v3rpc/key.go, checkRequestOp).
-import type { KvBytes } from '../kv/bytes.js';
-import { EtcdKvError } from '../kv/errors.js';
-import { NO_LEASE } from '../kv/lease-id.js';
+import type { KvBytes } from '../api/bytes.js';
+import { EtcdKvError } from '../api/errors.js';
+import { NO_LEASE } from '../api/lease-id.js';
 import type {
   Compare,
   CompareResult,
@@ -27,8 +27,8 @@ import type {
   SortTarget,
   TxnCommand,
   TxnOp,
-} from '../kv/types.js';
-import type { WatchCreateRequest, WatchFilter } from '../kv/watch.js';
+} from '../api/types.js';
+import type { WatchCreateRequest, WatchFilter } from '../api/watch-types.js';
 import { isStreamingEndpoint, type GatewayEndpoint } from './endpoints.js';
 import { GatewayRequestError } from './errors.js';
 import { parseJson, parseJsonSequence, type JsonValue } from './json-text.js';

@@ -10,8 +10,8 @@
 // Two details found that way: a txn's inner responses carry a header with
 // only the revision (a nested txn's is "header":{}), and a watch's
 // compaction notice has a header without revision.
-import type { KeyValue, KvEvent, KvResponse, TxnOpResponse } from '../kv/types.js';
-import type { WatchResponse } from '../kv/watch.js';
+import type { KeyValue, KvEvent, KvResponse, TxnOpResponse } from '../api/types.js';
+import type { WatchResponse } from '../api/watch-types.js';
 import { base64FromBytes } from './base64.js';
 import type { GatewayHeaderContext } from './header.js';
 import { int64Text, withoutZeros, type JsonFields } from './json-out.js';

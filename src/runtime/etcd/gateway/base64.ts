@@ -4,7 +4,7 @@
 // are refused there ("illegal base64 data at input byte 4"), checked against
 // the real server. Buffer's decoder would skip bad characters silently, so
 // the text is checked first.
-import type { KvBytes } from '../kv/bytes.js';
+import type { KvBytes } from '../api/bytes.js';
 
 const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
