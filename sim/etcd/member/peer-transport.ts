@@ -20,6 +20,15 @@ const REDIAL_AFTER_MS = 100;
 const CONNECT_TIMEOUT_MS = 1_000;
 /** A peer that stopped answering is noticed by keepalive, so the stream is dialled again. */
 const KEEPALIVE_IDLE_MS = 2_000;
+/**
+ * We keep sending to a peer and hear nothing back for this long: the stream
+ * is stuck behind a cut (TCP backs off its retransmissions for many seconds,
+ * and keepalive never starts while data is unacknowledged), so it is dropped
+ * and dialled again, as etcd's rafthttp drops a stream that stops making
+ * progress. Raft peers answer within a heartbeat interval.
+ */
+const SILENCE_MS = 3_000;
+const WATCHDOG_INTERVAL_MS = 1_000;
 const MESSAGE_TYPES = new Set(['pre-vote-request', 'vote-request', 'pre-vote-response', 'vote-response', 'append', 'append-accepted', 'append-rejected', 'heartbeat', 'heartbeat-response']);
 
 export interface PeerTransportOptions {
@@ -38,12 +47,15 @@ interface Outbound {
   connected: boolean;
   queue: Buffer[];
   redialAtMs: number;
+  lastSentMs: number;
+  lastHeardMs: number;
 }
 
 export class PeerTransport {
   private readonly outbound = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<StreamSocket>();
   private listener: StreamListener | undefined;
+  private watchdog: ReturnType<Platform['clock']['setInterval']> | undefined;
   private closed = false;
   dropped = 0;
 
@@ -51,12 +63,14 @@ export class PeerTransport {
     private readonly platform: Platform,
     private readonly options: PeerTransportOptions,
   ) {
-    for (const peer of options.peers.keys()) this.outbound.set(peer, { socket: undefined, connected: false, queue: [], redialAtMs: 0 });
+    const nowMs = platform.clock.now();
+    for (const peer of options.peers.keys()) this.outbound.set(peer, { socket: undefined, connected: false, queue: [], redialAtMs: 0, lastSentMs: nowMs, lastHeardMs: nowMs });
   }
 
   static async start(platform: Platform, options: PeerTransportOptions): Promise<PeerTransport> {
     const transport = new PeerTransport(platform, options);
     transport.listener = await platform.streams.listen({ host: options.listenHost, port: options.port ?? PEER_PORT }, (socket) => transport.accept(socket));
+    transport.watchdog = platform.clock.setInterval(() => transport.dropSilentStreams(), WATCHDOG_INTERVAL_MS);
     return transport;
   }
 
@@ -64,6 +78,7 @@ export class PeerTransport {
     const peer = this.outbound.get(message.to);
     if (peer === undefined) throw new Error(`${this.options.self}: a message to ${message.to}, who is not a peer`);
     if (this.closed) return;
+    peer.lastSentMs = this.platform.clock.now();
     const frame = encodeFrame(message);
     if (peer.connected && peer.socket !== undefined) {
       peer.socket.write(frame);
@@ -79,9 +94,21 @@ export class PeerTransport {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.platform.clock.clearTimer(this.watchdog);
     for (const peer of this.outbound.values()) peer.socket?.destroy();
     for (const socket of this.inbound) socket.destroy();
     await this.listener?.close();
+  }
+
+  private dropSilentStreams(): void {
+    const nowMs = this.platform.clock.now();
+    for (const peer of this.outbound.values()) {
+      const talking = nowMs - peer.lastSentMs < SILENCE_MS;
+      if (peer.connected && talking && nowMs - peer.lastHeardMs > SILENCE_MS) {
+        peer.lastHeardMs = nowMs;
+        peer.socket?.destroy();
+      }
+    }
   }
 
   private dial(id: NodeId, peer: Outbound): void {
@@ -128,7 +155,9 @@ export class PeerTransport {
         pending = pending.subarray(4 + length);
         const message = decodeMessage(body);
         if (typeof message === 'string') return this.refuse(socket, message);
-        if (message.to !== this.options.self || !this.options.peers.has(message.from)) return this.refuse(socket, `a message from ${message.from} to ${message.to}`);
+        const sender = this.outbound.get(message.from);
+        if (message.to !== this.options.self || sender === undefined) return this.refuse(socket, `a message from ${message.from} to ${message.to}`);
+        sender.lastHeardMs = this.platform.clock.now();
         this.options.onMessage(message);
       }
     });

@@ -27,7 +27,7 @@ export interface RaftDriverOptions {
   log: Log;
 }
 
-export type Refusal = { ok: false; code: RaftRefusalCode | 'ERR_ETCD_PROPOSAL_LOST' | 'ERR_ETCD_STOPPED'; leaderHint?: NodeId | undefined };
+export type Refusal = { ok: false; code: RaftRefusalCode | 'ERR_ETCD_PROPOSAL_LOST' | 'ERR_ETCD_STOPPED' | 'ERR_ETCD_TIMEOUT'; leaderHint?: NodeId | undefined };
 
 /** Proposals and reads waiting at once, at most: beyond it the member answers "too many requests". */
 const WAITING_MAX = 10_000;
