@@ -35,6 +35,7 @@ import {
   type GatewayHttpResponse,
   type WatchRequest,
 } from '../../../src/runtime/etcd/gateway/index.js';
+import { isPlanted } from '../../../src/runtime/testing/planted-bugs.js';
 import { RaftDriver, type Refusal } from './raft-driver.js';
 import { PeerTransport } from './peer-transport.js';
 import { WalRaftStorage } from './wal.js';
@@ -167,6 +168,7 @@ export class EtcdMember {
       return this.leaderOnly(endpoint, path, body, forwarded, async () => json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext())));
     }
     if (command.type === 'range') {
+      if (isPlanted('etcd-read-without-quorum')) return json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext()));
       const barrier = await this.withTimeout(this.driver.readBarrier());
       if (barrier.ok) return json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext()));
       return this.refused(barrier, path, body, forwarded);

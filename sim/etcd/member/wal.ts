@@ -9,6 +9,7 @@
 // else is corruption, and the member refuses to start on it.
 import type { Files } from '../../../src/runtime/platform/types.js';
 import { errorCode } from '../../../src/runtime/platform/errors.js';
+import { isPlanted } from '../../../src/runtime/testing/planted-bugs.js';
 import { applyStorageUpdate, type RaftPersistedState, type RaftStorage, type RaftStorageUpdate } from '../raft/storage.js';
 import { INITIAL_HARD_STATE, type HardState, type RaftEntry } from '../raft/types.js';
 
@@ -70,7 +71,7 @@ export class WalRaftStorage implements RaftStorage {
     if (records.length === 0) return;
     if (!this.nameDurable) await this.files.mkdir(this.dir, { recursive: true });
     await this.files.appendFile(this.path, records.map((record) => JSON.stringify(record) + '\n').join(''));
-    await this.files.fsync(this.path);
+    if (!isPlanted('etcd-ack-before-fsync')) await this.files.fsync(this.path);
     if (!this.nameDurable) {
       // A new file is lost in a crash until its name, and every new directory
       // above it, is in a directory that was fsynced (strict POSIX).

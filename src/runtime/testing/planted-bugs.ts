@@ -8,6 +8,8 @@
 
 export const PLANTABLE_BUGS = {
   'vrrp-ignore-priority-0': 'a VRRP backup ignores priority-0 adverts: a resigning master is replaced after Master_Down_Interval, not Skew_Time',
+  'etcd-read-without-quorum': 'an etcd member answers linearizable reads from its own state, without ReadIndex: a member cut off from the quorum serves stale reads',
+  'etcd-ack-before-fsync': "an etcd member's write-ahead log does not fsync: a crash loses entries the member had acknowledged",
 } as const;
 
 export type PlantedBug = keyof typeof PLANTABLE_BUGS;
