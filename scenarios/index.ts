@@ -7,7 +7,8 @@ import { failover } from './failover.js';
 import { preempt } from './preempt.js';
 import { splitBrain } from './split-brain.js';
 import { streams } from './streams.js';
+import { vipMinority } from './vip-minority.js';
 
 export const scenarios: ReadonlyMap<string, Scenario> = new Map(
-  [failover, preempt, splitBrain, apiserverDown, streams, etcdPartition, etcdCrash].map((scenario) => [scenario.name, scenario]),
+  [failover, preempt, splitBrain, apiserverDown, streams, etcdPartition, etcdCrash, vipMinority].map((scenario) => [scenario.name, scenario]),
 );

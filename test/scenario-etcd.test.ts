@@ -21,14 +21,14 @@ async function failedWith(name: string, seed: number, bug: PlantedBug): Promise<
 }
 
 describe('etcd scenarios', () => {
-  for (const name of ['etcd-partition', 'etcd-crash']) {
+  for (const name of ['etcd-partition', 'etcd-crash', 'vip-minority']) {
     it(`${name}: the same seed twice gives the same trace hash, and it passes`, async () => {
       const scenario = scenarios.get(name) as Scenario;
       const first = await runScenario(scenario, 3);
       const second = await runScenario(scenario, 3);
       expect(second.traceHash).toBe(first.traceHash);
       expect(first.invariants.filter((check) => !check.passed)).toEqual([]);
-      expect(first.metrics['operations']).toBeGreaterThan(1_000);
+      if (name !== 'vip-minority') expect(first.metrics['operations']).toBeGreaterThan(1_000);
     }, 60_000);
   }
 

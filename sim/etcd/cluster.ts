@@ -1,7 +1,8 @@
 // The etcd cluster the etcd scenarios share: three masters on one LAN, each
-// running an etcd member (peers on 2380, clients on 2379), and history
-// clients on every master that read and write a few keys through their local
-// member, recording what they saw.
+// running an etcd member (peers on 2380, clients on 2379) and the apiserver
+// stand-in on top of its local member, and history clients on every master
+// that read and write a few keys through their local apiserver (as node
+// Leases), recording what they saw.
 //
 //   lan 198.18.0.0/24:  m1 .11   m2 .12   m3 .13
 import { World } from '../network/world.js';
@@ -9,15 +10,16 @@ import type { SimHost } from '../network/host.js';
 import type { TraceEvent } from '../network/trace.js';
 import { etcdMemberMain } from './member/member.js';
 import { CLIENT_PORT } from './member/flags.js';
-import { etcdKvTarget } from './etcd-kv-target.js';
+import { apiserverKvTarget } from './apiserver-kv-target.js';
+import { apiserverStandinMain, APISERVER_PORT } from '../../src/runtime/kube/apiserver-standin.js';
 import { runKvClient } from '../workloads/kv-history.js';
 import type { KvOperation } from './linearizability/index.js';
 
 export const ETCD_MASTERS = ['m1', 'm2', 'm3'] as const;
 const KEYS = ['/k/a', '/k/b', '/k/c', '/k/d'];
 const CLIENTS_PER_MASTER = 2;
-/** Longer than the member's own request timeout (7 s), so the member answers first. */
-const CLIENT_TIMEOUT_MS = 10_000;
+/** Longer than the apiserver's etcd timeout (8 s), so the apiserver answers first. */
+const CLIENT_TIMEOUT_MS = 12_000;
 const THINK_MS_MAX = 200;
 const HISTORY_MAX = 20_000;
 
@@ -55,6 +57,7 @@ export function buildEtcdCluster(options: EtcdClusterOptions): EtcdCluster {
   const world = new World({ seed: options.seed });
   const lan = world.segment('lan', { latencyMs: 0.5, jitterMs: 0.5 });
   world.registerModule('etcd', etcdMemberMain);
+  world.registerModule('apiserver', apiserverStandinMain);
   const initialCluster = ETCD_MASTERS.map((name) => `${name}=${ipOf(name)}`).join(',');
   const history: KvOperation[] = [];
   const clientsOn = new Map<string, Set<number>>();
@@ -66,7 +69,8 @@ export function buildEtcdCluster(options: EtcdClusterOptions): EtcdCluster {
     clientsOn.set(name, new Set());
     host.onBoot(async (platform) => {
       await platform.processes.start({ name: 'etcd', module: 'etcd', args: ['--name', name, '--initial-cluster', initialCluster, '--data-dir', '/var/lib/etcd'] });
-      const target = etcdKvTarget(platform, { host: '127.0.0.1', port: CLIENT_PORT }, CLIENT_TIMEOUT_MS);
+      await platform.processes.start({ name: 'apiserver', module: 'apiserver', args: ['--etcd', `127.0.0.1:${CLIENT_PORT}`] });
+      const target = apiserverKvTarget(platform, { host: '127.0.0.1', port: APISERVER_PORT }, CLIENT_TIMEOUT_MS);
       // A client's operations must be sequential: each boot's clients are new clients.
       const firstClient = 1 + (host.boots - 1) * 100 + masterIndex * CLIENTS_PER_MASTER;
       for (let k = 0; k < CLIENTS_PER_MASTER; k++) {

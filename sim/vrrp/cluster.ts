@@ -15,6 +15,9 @@ import { apiserverStandinMain, APISERVER_PORT } from '../../src/runtime/kube/api
 import { checkApiserverMain, CHECK_APISERVER_PATH } from '../../src/runtime/kube/check-apiserver.js';
 import { startApiProbes, type ProbeRecord } from '../workloads/api-probe.js';
 import { VipObserver } from './vip-observer.js';
+import { etcdMemberMain } from '../etcd/member/member.js';
+import { kubeletMain } from '../../src/runtime/kube/kubelet.js';
+import { CLIENT_PORT } from '../etcd/member/flags.js';
 
 export const KEEPALIVED_CONF_PATH = '/etc/keepalived/keepalived.conf';
 /** The product's AH password in the lab (8 characters, keepalived's limit). */
@@ -48,6 +51,13 @@ export interface VrrpClusterOptions {
   prefix?: string;
   /** How often each worker probes the API through the VIP; PROBE_INTERVAL_MS unless set. */
   probeIntervalMs?: number;
+  /**
+   * Masters also run etcd, meshed over a second network (eth1 on
+   * 198.18.<subnet>.0/24), and their apiservers use the local member: /healthz
+   * then fails on a master whose member lost the quorum. Workers run a
+   * kubelet that renews its node lease every 10 s through the VIP.
+   */
+  etcd?: { subnet: number };
 }
 
 export interface VrrpCluster {
@@ -77,9 +87,17 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
   }
 
   const confs = new Map<string, ProductConfOptions>();
+  const etcdNet = options.etcd === undefined ? undefined : world.segment(`${prefix}etcd`, { latencyMs: 0.5, jitterMs: 0.5 });
+  const etcdIpOf = (index: number): string => `198.18.${options.etcd?.subnet}.${11 + index}`;
+  const initialCluster = options.masters.map((spec, index) => `${prefix}${spec.name}=${etcdIpOf(index)}`).join(',');
+  if (etcdNet !== undefined && !world.modules.has('etcd')) {
+    world.registerModule('etcd', etcdMemberMain);
+    world.registerModule('kubelet', kubeletMain);
+  }
   const masters = options.masters.map((spec, index) => {
     const host = world.host(`${prefix}${spec.name}`, { schedulerJitterMs: 4 });
     world.attach(host, lan, `198.18.${subnet}.${11 + index}/24`, { iface: 'eth0' });
+    if (etcdNet !== undefined) world.attach(host, etcdNet, `${etcdIpOf(index)}/24`, { iface: 'eth1' });
     const conf: ProductConfOptions = { vip, password: AUTH_PASS, ...options.conf, ...spec.conf };
     confs.set(host.name, conf);
     world.engine.schedule(spec.bootAtMs, () => {
@@ -87,7 +105,11 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
         await platform.files.mkdir('/etc/keepalived', { recursive: true });
         await platform.files.writeFile(KEEPALIVED_CONF_PATH, renderProductKeepalivedConf(conf));
         // The apiserver first: keepalived's first health check must find it.
-        await platform.processes.start({ name: 'apiserver', module: 'apiserver' });
+        if (etcdNet === undefined) await platform.processes.start({ name: 'apiserver', module: 'apiserver' });
+        else {
+          await platform.processes.start({ name: 'etcd', module: 'etcd', args: ['--name', host.name, '--initial-cluster', initialCluster, '--data-dir', '/var/lib/etcd'] });
+          await platform.processes.start({ name: 'apiserver', module: 'apiserver', args: ['--etcd', `127.0.0.1:${CLIENT_PORT}`] });
+        }
         await platform.processes.start({ name: 'keepalived', module: 'keepalived', args: ['-f', KEEPALIVED_CONF_PATH, '-n', '-l'] });
       });
     });
@@ -110,6 +132,8 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
         recordsMax: PROBE_RECORDS_MAX,
       }),
     );
+    // With an etcd-backed API, each worker's kubelet registers its node and renews its lease through the VIP.
+    if (etcdNet !== undefined) host.onBoot((platform) => platform.processes.start({ name: 'kubelet', module: 'kubelet', args: ['--apiserver', `${vip}:${APISERVER_PORT}`, '--node', host.name] }));
     return host;
   });
 
