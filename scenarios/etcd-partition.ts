@@ -103,8 +103,50 @@ function minorityStory(cluster: EtcdCluster, cutMaster: string, cutAtMs: number,
   ];
 }
 
+/** Fuzzed: anything may happen to the masters until the quiet point; then writes must succeed again within the bound. */
+const FUZZ_QUIET_AT_MS = 35_000;
+/** After the quiet point: a boot and WAL replay, an election (1-2 election timeouts), the transports redialling (3 s). */
+const FUZZ_CONVERGE_BOUND_MS = 10_000;
+
+async function fuzzRun({ seed, faults }: { seed: number; faults: Fault[] }): Promise<ScenarioRun> {
+  const cluster = buildEtcdCluster({ seed, clientsFromMs: CLIENTS_FROM_MS, clientsUntilMs: CLIENTS_UNTIL_MS, finalReadsAtMs: FINAL_READS_AT_MS });
+  scheduleFaults(cluster.world, faults);
+  await cluster.world.run({ untilMs: RUN_MS });
+  const resumed = cluster.history
+    .filter((operation) => operation.op !== 'get' && operation.invokeMs >= FUZZ_QUIET_AT_MS && succeeded(operation))
+    .sort((a, b) => (a.returnMs as number) - (b.returnMs as number))[0];
+  const resumedAfterMs = resumed === undefined ? undefined : (resumed.returnMs as number) - FUZZ_QUIET_AT_MS;
+  const invariants = [
+    ...etcdSafety(cluster).invariants,
+    invariant(
+      `after the faults stop, writes succeed within ${FUZZ_CONVERGE_BOUND_MS / 1000} s`,
+      resumedAfterMs !== undefined && resumedAfterMs <= FUZZ_CONVERGE_BOUND_MS,
+      resumedAfterMs === undefined ? 'no write succeeded after the quiet point' : `first acknowledged write ${resumedAfterMs} ms after the quiet point`,
+    ),
+  ];
+  return { world: cluster.world, faults, invariants, metrics: historyMetrics(cluster) };
+}
+
 export const etcdPartition: Scenario = {
   name: 'etcd-partition',
   summary: 'three etcd members with clients on each; one member is cut off for 15 s: the minority serves nothing, the majority commits, the history is linearizable',
   run,
+  fuzz: {
+    topology: {
+      hosts: [...ETCD_MASTERS],
+      crashable: [...ETCD_MASTERS],
+      degradable: [...ETCD_MASTERS],
+      processes: ETCD_MASTERS.flatMap((host) => [
+        { host, process: 'etcd' },
+        { host, process: 'apiserver' },
+      ]),
+      nats: [],
+      faultsFromMs: CLIENTS_FROM_MS,
+      quietAtMs: FUZZ_QUIET_AT_MS,
+      episodesMax: 6,
+    },
+    convergeBoundMs: FUZZ_CONVERGE_BOUND_MS,
+    runMs: RUN_MS,
+    run: fuzzRun,
+  },
 };
