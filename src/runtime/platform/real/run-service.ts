@@ -6,7 +6,7 @@ import { errorCode } from '../errors.js';
 import { createRealPlatform } from './index.js';
 
 /** Codes of errors that mean "fix your arguments or configuration" (exit 2), not "the service broke" (exit 1). */
-const CONFIGURATION_ERROR_PREFIXES = ['ERR_CONFIG', 'ERR_PROXY_CONFIG', 'ERR_KEEPALIVED_CONF'];
+const CONFIGURATION_ERROR_PREFIXES = ['ERR_CONFIG', 'ERR_PROXY_CONFIG', 'ERR_KEEPALIVED_CONF', 'ERR_APISERVER_ARGS', 'ERR_KUBELET_ARGS'];
 
 export async function runService(name: string, main: ServiceMain, args: readonly string[] = process.argv.slice(2)): Promise<void> {
   const platform = createRealPlatform();
