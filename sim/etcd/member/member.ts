@@ -150,7 +150,7 @@ export class EtcdMember {
       case 'watch':
         return this.watch(decoded.requests);
       case 'keepalive':
-        return this.leaderOnly(endpoint, path, body, forwarded, async () => {
+        return this.leaderOnly(path, body, forwarded, async () => {
           const lines = decoded.commands.map((command) => {
             const outcome = this.store.apply(command, this.platform.clock.now());
             return outcome.ok ? encodeStreamLine(encodeResponseFields(outcome.response, this.headerContext())) : errorResponseFor(outcome.error, endpoint).body + '\n';
@@ -165,7 +165,7 @@ export class EtcdMember {
   private async unary(endpoint: GatewayEndpoint, command: KvCommand, path: string, body: string, forwarded: boolean): Promise<Answer> {
     if (command.type === 'range' && command.serializable === true) return json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext()));
     if (command.type === 'leaseKeepAlive' || command.type === 'leaseTimeToLive') {
-      return this.leaderOnly(endpoint, path, body, forwarded, async () => json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext())));
+      return this.leaderOnly(path, body, forwarded, async () => json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext())));
     }
     if (command.type === 'range') {
       if (isPlanted('etcd-read-without-quorum')) return json(encodeOutcome(this.store.apply(command, this.platform.clock.now()), endpoint, this.headerContext()));
@@ -179,9 +179,8 @@ export class EtcdMember {
   }
 
   /** What the leader must answer itself: here if this member leads, else at the leader. */
-  private async leaderOnly(endpoint: GatewayEndpoint, path: string, body: string, forwarded: boolean, answer: () => Promise<Answer>): Promise<Answer> {
+  private async leaderOnly(path: string, body: string, forwarded: boolean, answer: () => Promise<Answer>): Promise<Answer> {
     if (this.driver.leadership.isLeader) return answer();
-    void endpoint;
     return this.refused({ ok: false, code: 'ERR_RAFT_NOT_LEADER', leaderHint: this.driver.leadership.leaderId }, path, body, forwarded);
   }
 
