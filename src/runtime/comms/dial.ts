@@ -1,0 +1,139 @@
+// Reaching the DU for one tunnel: TCP directly or through the HTTP proxy
+// (CONNECT, Basic auth), then TLS 1.3 with our client certificate and the
+// service's SNI, verifying the DU by our CA and by du.serverName (not by the
+// SNI, which only picks the backend). Resolves once secureConnect has come;
+// every failure rejects with a classified TunnelError and leaves nothing open.
+import { X509Certificate } from 'node:crypto';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Platform, StreamSocket } from '../platform/types.js';
+import { PlatformError, errorCode } from '../platform/errors.js';
+import { dialViaProxy } from '../proxy/connect-client.js';
+import type { CommsConfig } from './config.js';
+import type { Credentials } from './credentials.js';
+import { TunnelError, classifyRemoteFailure, describeError, type FailurePhase } from './failure.js';
+
+export interface DuConnection {
+  tls: TLSSocket;
+  /** The TCP stream under the TLS: reset it to fail the tunnel towards the DU. */
+  raw: StreamSocket;
+  /** True once the DU sent a TLS 1.3 session ticket: it accepted our certificate. */
+  readonly ticketSeen: () => boolean;
+}
+
+export interface DialRequest {
+  platform: Platform;
+  config: CommsConfig;
+  credentials: Credentials;
+  sni: string;
+}
+
+export async function dialDu(request: DialRequest): Promise<DuConnection> {
+  const raw = await dialTcp(request).catch((error: unknown) => {
+    throw asTunnelError('dial', error);
+  });
+  return handshake(request, raw);
+}
+
+function dialTcp({ platform, config }: DialRequest): Promise<StreamSocket> {
+  const { du, proxy, limits } = config;
+  if (proxy !== undefined) {
+    return dialViaProxy(platform.streams, platform.clock, {
+      proxy: { host: proxy.host, port: proxy.port },
+      target: { host: du.host, port: du.port },
+      ...(proxy.auth === undefined ? {} : { auth: proxy.auth }),
+      allowHalfOpen: true,
+      timeoutMs: limits.dialTimeoutMs,
+    });
+  }
+  return connectDirect(platform, du.host, du.port, limits.dialTimeoutMs);
+}
+
+function connectDirect(platform: Platform, host: string, port: number, timeoutMs: number): Promise<StreamSocket> {
+  const socket = platform.streams.connect({ host, port, allowHalfOpen: true });
+  return new Promise<StreamSocket>((resolve, reject) => {
+    const finish = (error: Error | undefined): void => {
+      platform.clock.clearTimer(timer);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      if (error === undefined) return resolve(socket);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      reject(error);
+    };
+    const onConnect = (): void => finish(undefined);
+    const onError = (error: Error): void => finish(error);
+    const timer = platform.clock.setTimeout(() => {
+      finish(new PlatformError('ETIMEDOUT', `no connection to ${host}:${port} within ${timeoutMs} ms`, { address: host, port }));
+    }, timeoutMs);
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+  });
+}
+
+function handshake({ platform, config, credentials, sni }: DialRequest, raw: StreamSocket): Promise<DuConnection> {
+  const serverName = config.du.serverName;
+  let tls: TLSSocket;
+  try {
+    tls = platform.tls.connect({
+      socket: raw,
+      servername: sni,
+      ca: credentials.caPem,
+      cert: credentials.certPem,
+      key: credentials.keyPem,
+      minVersion: 'TLSv1.3',
+      rejectUnauthorized: true,
+      checkServerIdentity: (_sni: string, certificate: PeerCertificate) => checkDuName(serverName, certificate),
+      handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+    });
+  } catch (error) {
+    // createSecureContext refused the credentials (they were checked at load, so this is rare).
+    raw.destroy();
+    return Promise.reject(new TunnelError('credentials', describeError(error), errorCode(error)));
+  }
+  let ticket = false;
+  // TLS 1.3 sends tickets only after the server has accepted the client's
+  // Finished and certificate: a ticket is the DU's "yes" (see relay.ts).
+  tls.on('session', () => {
+    ticket = true;
+  });
+  return new Promise<DuConnection>((resolve, reject) => {
+    const onSecure = (): void => {
+      tls.off('error', onError);
+      raw.off('error', onError);
+      resolve({ tls, raw, ticketSeen: () => ticket });
+    };
+    const onError = (error: Error): void => {
+      tls.off('secureConnect', onSecure);
+      tls.off('close', onClose);
+      failBoth(tls, raw);
+      reject(asTunnelError('handshake', error));
+    };
+    const onClose = (): void => onError(new PlatformError('ECONNRESET', 'DU closed the connection during the TLS handshake'));
+    tls.once('secureConnect', onSecure);
+    tls.once('error', onError);
+    raw.once('error', onError);
+    tls.once('close', onClose);
+    tls.once('secureConnect', () => tls.off('close', onClose));
+  });
+}
+
+/** The DU's certificate must name du.serverName (SAN DNS, or CN when there is no SAN). */
+function checkDuName(serverName: string, certificate: PeerCertificate): Error | undefined {
+  const matched = new X509Certificate(certificate.raw).checkHost(serverName);
+  if (matched !== undefined) return undefined;
+  return Object.assign(new Error(`DU certificate is not valid for ${serverName}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+}
+
+/** Resets the TCP under a TLS socket and destroys both, swallowing their late errors. */
+export function failBoth(tls: TLSSocket, raw: StreamSocket): void {
+  tls.on('error', () => undefined);
+  raw.on('error', () => undefined);
+  if (!raw.destroyed) raw.resetAndDestroy();
+  if (!tls.destroyed) tls.destroy();
+}
+
+export function asTunnelError(phase: FailurePhase, error: unknown): TunnelError {
+  if (error instanceof TunnelError) return error;
+  const code = errorCode(error);
+  return new TunnelError(classifyRemoteFailure(phase, error), `${phase}: ${describeError(error)}`, code);
+}
