@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { World } from '../sim/network/world.js';
 import { WalRaftStorage, WalError } from '../sim/etcd/member/wal.js';
 import type { RaftEntry } from '../sim/etcd/raft/types.js';
+import type { Files } from '../src/runtime/platform/types.js';
 
 const DIR = '/var/lib/etcd/member';
 
@@ -84,4 +85,34 @@ describe('WalRaftStorage', () => {
     expect(results.corrupt).toBeInstanceOf(WalError);
     expect((results.corrupt as WalError).message).toBe(`${DIR}/wal.jsonl:2: "term" must be a non-negative integer`);
   });
+
+  it('does not trust a log file it finds to be durable: a process that died before its fsyncDir left the name in memory only', async () => {
+    const world = new World({ seed: 5 });
+    const host = world.host('m1');
+    let afterCrash: unknown;
+    world.engine.schedule(0, () => {
+      void (async () => {
+        // Incarnation 1 dies while its fsyncDir is in flight: the file's data is durable, its name is not.
+        const files = host.platform.files;
+        const dying: Files = { ...bindAll(files), fsyncDir: () => new Promise<void>(() => {}) };
+        void new WalRaftStorage(dying, DIR).save({ hardState: { term: 1, vote: 'm2', commitIndex: 0 }, entries: [] });
+        await host.platform.clock.sleep(100);
+        // Incarnation 2, the host still up, finds the file and saves on top of it.
+        const wal = new WalRaftStorage(files, DIR);
+        await wal.load();
+        await wal.save({ hardState: { term: 2, vote: 'm3', commitIndex: 1 }, entries: entries(1, 2, 1) });
+        host.crash();
+        host.restart();
+        afterCrash = await new WalRaftStorage(host.platform.files, DIR).load();
+      })();
+    });
+    await world.run({ untilMs: 5_000 });
+    expect(afterCrash).toEqual({ hardState: { term: 2, vote: 'm3', commitIndex: 1 }, entries: entries(1, 2, 1) });
+  });
 });
+
+/** Every method of a Files object, bound, so that one can be replaced. */
+function bindAll(files: Files): Files {
+  const methods = ['readFile', 'writeFile', 'appendFile', 'rename', 'unlink', 'mkdir', 'readdir', 'stat', 'chmod', 'fsync', 'fsyncDir'] as const;
+  return Object.fromEntries(methods.map((name) => [name, (files[name] as (...args: unknown[]) => unknown).bind(files)])) as unknown as Files;
+}

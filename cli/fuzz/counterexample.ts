@@ -55,11 +55,13 @@ export function counterexampleFileOf(found: FuzzCounterexample, context: { campa
   };
 }
 
-/** Writes reports/fuzz/<scenario>-seed<runSeed>.json and returns its path. */
+/** Writes reports/fuzz/<scenario>-c<campaign seed>-run<index>-seed<run seed>[-<planted bugs>].json and returns its path. */
 export async function saveCounterexample(counterexample: CounterexampleFile, reportsDir: string): Promise<string> {
   const dir = join(reportsDir, 'fuzz');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `${counterexample.scenario}-seed${counterexample.runSeed}.json`);
+  const campaign = counterexample.campaignSeed === undefined ? '' : `-c${counterexample.campaignSeed}-run${counterexample.runIndex ?? 0}`;
+  const planted = counterexample.plantedBugs.length === 0 ? '' : `-${counterexample.plantedBugs.join('+')}`;
+  const file = join(dir, `${counterexample.scenario}${campaign}-seed${counterexample.runSeed}${planted}.json`);
   await writeFile(file, JSON.stringify(counterexample, null, 2) + '\n');
   return file;
 }

@@ -4,6 +4,7 @@
 // break them; the fuzzer reports them as invariants.
 import { compareIpv4 } from '../../src/runtime/net/ipv4-header.js';
 import type { Fault } from '../network/faults.js';
+import type { HoldInterval } from './vip-observer.js';
 import { skewTimeMs } from '../../src/runtime/keepalived/vrrp/timing.js';
 import { PROPAGATION_ALLOWANCE_MS, takeoverBoundMs } from './oracle.js';
 import { componentsAt, holdersAt, isHealthy, settledAtMs, stateAt, type HostState, type MasterInfo, type VrrpTimeline } from './timeline.js';
@@ -125,7 +126,7 @@ export function checkFailoverBound(timeline: VrrpTimeline): FailoverJudgement {
       continue;
     }
     judgement.judged++;
-    const takeover = timeline.vip.find((interval) => interval.host !== crash.host && interval.fromMs <= untilMs && (interval.toMs === undefined || interval.toMs > crashAtMs));
+    const takeover = takeoverWithin(timeline, crash.host, crashAtMs, untilMs);
     if (takeover === undefined) {
       const later = timeline.vip.find((interval) => interval.host !== crash.host && interval.fromMs > untilMs);
       judgement.violations.push(
@@ -135,6 +136,19 @@ export function checkFailoverBound(timeline: VrrpTimeline): FailoverJudgement {
     }
   }
   return judgement;
+}
+
+/**
+ * Another master took the VIP after `lostAtMs` and by `untilMs`, or holds it
+ * at `untilMs`. A survivor that already held it (two masters) and let it go
+ * before the bound does not count: then nobody holds the VIP at the bound.
+ */
+function takeoverWithin(timeline: VrrpTimeline, lostHost: string, lostAtMs: number, untilMs: number): HoldInterval | undefined {
+  return timeline.vip.find(
+    (interval) =>
+      interval.host !== lostHost &&
+      ((interval.fromMs > lostAtMs && interval.fromMs <= untilMs) || (interval.fromMs <= untilMs && (interval.toMs === undefined || interval.toMs > untilMs))),
+  );
 }
 
 /**
@@ -210,7 +224,7 @@ export function checkGracefulHandover(timeline: VrrpTimeline): FailoverJudgement
       return;
     }
     judgement.judged++;
-    const takeover = timeline.vip.find((interval) => interval.host !== change.host && interval.fromMs <= untilMs && (interval.toMs === undefined || interval.toMs > leftAtMs));
+    const takeover = takeoverWithin(timeline, change.host, leftAtMs, untilMs);
     if (takeover === undefined) {
       const later = timeline.vip.find((interval) => interval.host !== change.host && interval.fromMs > untilMs);
       judgement.violations.push(

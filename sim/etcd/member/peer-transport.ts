@@ -144,6 +144,8 @@ export class PeerTransport {
       return;
     }
     this.inbound.add(socket);
+    // A peer whose host vanished sends no FIN: keepalive notices, so the socket does not stay here for good.
+    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);

@@ -150,8 +150,8 @@ export class RaftDriver {
       this.options.onLeadership?.(ready.leadership);
     }
     if (ready.committedEntries.length > 0 || ready.readStates.length > 0) {
-      const next = this.node.advance(this.nowMs(), ready);
-      await this.carryOut(next);
+      // Behind the Readies already queued, not before them: they may hold earlier committed entries.
+      this.carry(this.node.advance(this.nowMs(), ready));
       this.arm();
     }
   }

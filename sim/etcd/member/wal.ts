@@ -27,7 +27,7 @@ type WalRecord =
 const RECORD_CHARS_MAX = 4 * 1024 * 1024;
 
 export class WalRaftStorage implements RaftStorage {
-  /** The log file's name (and its directories') survive a crash: fsyncDir'ed, or found on disk. */
+  /** The log file's name (and its directories') survive a crash: fsyncDir'ed since this incarnation started. */
   private nameDurable = false;
 
   constructor(
@@ -43,7 +43,6 @@ export class WalRaftStorage implements RaftStorage {
     let text: string;
     try {
       text = (await this.files.readFile(this.path)).toString('utf8');
-      this.nameDurable = true;
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return { hardState: INITIAL_HARD_STATE, entries: [] };
       throw error;
@@ -51,6 +50,9 @@ export class WalRaftStorage implements RaftStorage {
     // Every record ends in a newline: what follows the last one is either
     // nothing or a torn write, and is dropped alike.
     const complete = text.split('\n').slice(0, -1);
+    // Found is not durable: a process that stopped between its first fsync and
+    // its fsyncDir left the name in memory only. Make it durable before anything else relies on it.
+    await this.makeNameDurable();
     let hardState: HardState = INITIAL_HARD_STATE;
     const log: RaftEntry[] = [];
     complete.forEach((line, index) => {
@@ -72,12 +74,14 @@ export class WalRaftStorage implements RaftStorage {
     if (!this.nameDurable) await this.files.mkdir(this.dir, { recursive: true });
     await this.files.appendFile(this.path, records.map((record) => JSON.stringify(record) + '\n').join(''));
     if (!isPlanted('etcd-ack-before-fsync')) await this.files.fsync(this.path);
-    if (!this.nameDurable) {
-      // A new file is lost in a crash until its name, and every new directory
-      // above it, is in a directory that was fsynced (strict POSIX).
-      for (const dir of ancestorsOf(this.path)) await this.files.fsyncDir(dir);
-      this.nameDurable = true;
-    }
+    await this.makeNameDurable();
+  }
+
+  /** A new file is lost in a crash until its name, and every new directory above it, is in a directory that was fsynced (strict POSIX). */
+  private async makeNameDurable(): Promise<void> {
+    if (this.nameDurable) return;
+    for (const dir of ancestorsOf(this.path)) await this.files.fsyncDir(dir);
+    this.nameDurable = true;
   }
 }
 

@@ -44,8 +44,12 @@ export interface EtcdClientOptions {
   timeoutMs: number;
 }
 
-/** Statuses with which etcd says the request was not carried out. */
-const REFUSED_BEFORE_PROPOSING = new Set([ETCD_MEMBER_STATUS.noLeader.message, ETCD_MEMBER_STATUS.notLeader.message, ETCD_MEMBER_STATUS.stopped.message, ETCD_MEMBER_STATUS.tooManyRequests.message]);
+/**
+ * Statuses with which etcd says the request was not carried out. Not
+ * "server stopped": etcd also answers it to a proposal already in flight,
+ * which may still commit.
+ */
+const REFUSED_BEFORE_PROPOSING = new Set([ETCD_MEMBER_STATUS.noLeader.message, ETCD_MEMBER_STATUS.notLeader.message, ETCD_MEMBER_STATUS.tooManyRequests.message]);
 
 export class EtcdClient {
   constructor(
