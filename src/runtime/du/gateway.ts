@@ -1,0 +1,376 @@
+// The DU gateway, haproxy's role in front of the DU: TLS 1.3 on 443 that
+// requires a client certificate from the DU CA and checks it against the
+// revocation list, then routes by SNI through the service map to a backend
+// over plain TCP and relays both ways. It runs on any Platform — simulated in
+// the scenarios, real as dist/du-gateway.mjs.
+//
+// Decisions, in order, once the handshake is done (each refusal is one
+// `du.refused` event with its reason and one counter; nothing is read from
+// the client and no backend is dialled before all of them pass):
+//   1. a client certificate the DU CA vouches for, within its validity
+//      (no-client-cert, bad-cert, cert-expired, cert-not-yet-valid);
+//   2. not revoked (revoked);
+//   3. an SNI in the service map (no-sni, unknown-sni) — the backend comes
+//      only from the map: never an open proxy;
+//   4. under the per-host limit, the host being the certificate's CN
+//      (per-host-limit).
+// Then the backend is dialled (failure or timeout: the client is reset) and
+// the relay runs until both sides end or the idle timeout.
+//
+// Node's tls.Server with `rejectUnauthorized: true` destroys a connection
+// whose certificate fails verification without any event, so the gateway
+// could not say why it refused. It therefore asks for the certificate
+// (`requestCert: true`), lets the handshake finish, and judges
+// `socket.authorized` itself as decision 1, before anything else happens.
+import type { TLSSocket } from 'node:tls';
+import type { Log, Platform, StreamSocket, TimerHandle } from '../platform/types.js';
+import { errorCode } from '../platform/errors.js';
+import { readConfigText } from '../config/load.js';
+import { resolveDuGatewayConfig, type DuBackend, type DuGatewayConfig, type ResolvedDuGatewayConfig } from './config.js';
+import {
+  refusalClose, refusalForAuthorizationError, refusalForHandshakeError, type RefusalReason,
+} from './refusal.js';
+import { openRelay, type Relay, type RelayCloseReason } from './relay.js';
+import { emptyRevocationList, readRevocationList, type RevocationList } from './revocation.js';
+import { streamUnder } from './tls-stream.js';
+
+export type { DuGatewayConfig } from './config.js';
+
+export interface DuGatewayStats {
+  /** TCP connections accepted, including those refused. */
+  accepted: number;
+  /** TCP connections held now (handshaking, dialling, relaying). */
+  connectionsOpen: number;
+  /** Tunnels dialling their backend or relaying now. */
+  tunnelsOpen: number;
+  tunnelsTotal: number;
+  /** Bytes client → backend. */
+  bytesUp: number;
+  /** Bytes backend → client. */
+  bytesDown: number;
+  refusedByReason: Partial<Record<RefusalReason, number>>;
+  /** Dial failures, by error code ('ETIMEDOUT' for the connect timeout). */
+  backendFailuresByCode: Record<string, number>;
+  /** Tunnels that ran, by how they ended. */
+  tunnelsClosedByReason: Partial<Record<RelayCloseReason, number>>;
+  /** Entries in the revocation list now in force. */
+  revokedSerials: number;
+}
+
+export interface DuGateway {
+  readonly address: string;
+  readonly port: number;
+  stats(): DuGatewayStats;
+  /** Re-reads the revocation file now (the timer does this every revocationReloadMs). */
+  reloadRevocations(): Promise<void>;
+  /** Stops accepting, resets every tunnel and pending handshake. */
+  stop(): Promise<void>;
+}
+
+/** Who the client is, as far as its certificate says. */
+interface ClientIdentity {
+  subject: string | undefined;
+  serial: string | undefined;
+  remote: string;
+}
+
+/** How long stop() waits for torn-down connections to report their close. */
+const stopDrainMsMax = 5_000;
+
+export async function startDuGateway(platform: Platform, config: DuGatewayConfig): Promise<DuGateway> {
+  const settings = resolveDuGatewayConfig(config);
+  return new Gateway(platform, settings).start();
+}
+
+class Gateway {
+  readonly #platform: Platform;
+  readonly #settings: ResolvedDuGatewayConfig;
+  readonly #log: Log;
+  /** Accepted TCP streams not yet closed; also what streamUnder trusts. */
+  readonly #accepted = new Set<StreamSocket>();
+  readonly #relays = new Set<Relay>();
+  readonly #tunnelsPerHost = new Map<string, number>();
+  readonly #stats: DuGatewayStats = {
+    accepted: 0, connectionsOpen: 0, tunnelsOpen: 0, tunnelsTotal: 0, bytesUp: 0, bytesDown: 0,
+    refusedByReason: {}, backendFailuresByCode: {}, tunnelsClosedByReason: {}, revokedSerials: 0,
+  };
+  #revocations: RevocationList = emptyRevocationList;
+  #revocationText: string | undefined;
+  #revocationTimer: TimerHandle | undefined;
+  #reloading: Promise<void> | undefined;
+  #stopping = false;
+  #onDrained: (() => void) | undefined;
+
+  constructor(platform: Platform, settings: ResolvedDuGatewayConfig) {
+    this.#platform = platform;
+    this.#settings = settings;
+    this.#log = platform.log.child({ component: 'du-gateway' });
+  }
+
+  async start(): Promise<DuGateway> {
+    const files = this.#platform.files;
+    const { tls } = this.#settings;
+    // Through readConfigText: a missing or unreadable PEM file is a configuration error naming the file.
+    const [cert, key, ca] = await Promise.all([tls.certFile, tls.keyFile, tls.caFile].map((file) => readConfigText(files, file)));
+    if (tls.revocationFile !== undefined) {
+      const { list, text } = await readRevocationList(files, tls.revocationFile);
+      this.#setRevocations(list, text);
+      this.#revocationTimer = this.#platform.clock.setInterval(() => void this.reloadRevocations(), this.#settings.revocationReloadMs);
+    }
+    const acceptor = this.#platform.tls.createAcceptor({
+      cert, key, ca,
+      requestCert: true,
+      // Judged by the gateway itself (decision 1), so that a refusal has a reason: see the header.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      handshakeTimeoutMs: this.#settings.handshakeTimeoutMs,
+    });
+    acceptor.on('secureConnection', (socket) => this.#onSecure(socket));
+    acceptor.on('tlsClientError', (error, socket) => this.#onHandshakeError(error, socket));
+    const listener = await this.#platform.streams.listen(
+      { host: this.#settings.listen.host, port: this.#settings.listen.port, allowHalfOpen: true },
+      (socket) => this.#onConnection(socket, (stream) => acceptor.accept(stream)),
+    );
+    this.#log.info('du.listening', {
+      address: listener.address, port: listener.port, services: [...this.#settings.services.keys()].join(','),
+      revocationFile: tls.revocationFile, connectionsPerHostMax: this.#settings.connectionsPerHostMax,
+    });
+    return {
+      address: listener.address,
+      port: listener.port,
+      stats: () => this.#snapshot(),
+      reloadRevocations: () => this.reloadRevocations(),
+      stop: async () => {
+        if (this.#stopping) return;
+        this.#stopping = true;
+        this.#platform.clock.clearTimer(this.#revocationTimer);
+        await listener.close();
+        await this.#drain();
+        this.#log.info('du.stopped', { tunnelsTotal: this.#stats.tunnelsTotal, accepted: this.#stats.accepted });
+      },
+    };
+  }
+
+  reloadRevocations(): Promise<void> {
+    const file = this.#settings.tls.revocationFile;
+    if (file === undefined) return Promise.resolve();
+    // One read at a time: a slow disk must not pile reloads up.
+    this.#reloading ??= readRevocationList(this.#platform.files, file)
+      .then(({ list, text }) => {
+        if (text !== this.#revocationText) this.#setRevocations(list, text);
+      })
+      .catch((error: unknown) => {
+        this.#log.warn('du.revocation_reload_failed', { file, error: (error as Error).message, keptEntries: this.#revocations.size });
+      })
+      .finally(() => {
+        this.#reloading = undefined;
+      });
+    return this.#reloading;
+  }
+
+  #setRevocations(list: RevocationList, text: string): void {
+    this.#revocations = list;
+    this.#revocationText = text;
+    this.#stats.revokedSerials = list.size;
+    this.#log.info('du.revocations_loaded', { entries: list.size });
+  }
+
+  #snapshot(): DuGatewayStats {
+    return {
+      ...this.#stats,
+      connectionsOpen: this.#accepted.size,
+      refusedByReason: { ...this.#stats.refusedByReason },
+      backendFailuresByCode: { ...this.#stats.backendFailuresByCode },
+      tunnelsClosedByReason: { ...this.#stats.tunnelsClosedByReason },
+    };
+  }
+
+  // ---------------------------------------------------------------- accept and handshake
+
+  #onConnection(socket: StreamSocket, handshake: (socket: StreamSocket) => void): void {
+    this.#stats.accepted += 1;
+    socket.on('error', () => undefined);
+    const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.#stopping || this.#accepted.size >= this.#settings.connectionsMax) {
+      this.#refuse(this.#stopping ? 'stopping' : 'connection-limit', { subject: undefined, serial: undefined, remote }, undefined);
+      socket.resetAndDestroy();
+      return;
+    }
+    this.#accepted.add(socket);
+    socket.once('close', () => {
+      this.#accepted.delete(socket);
+      if (this.#accepted.size === 0) this.#onDrained?.();
+    });
+    handshake(socket);
+  }
+
+  #onHandshakeError(error: Error, tlsSocket: TLSSocket): void {
+    const stream = streamUnder(tlsSocket, this.#accepted);
+    const remote = stream === undefined ? '?' : `${stream.remoteAddress ?? '?'}:${stream.remotePort ?? '?'}`;
+    this.#refuse(refusalForHandshakeError(errorCode(error)), { subject: undefined, serial: undefined, remote }, undefined, errorCode(error) ?? error.message);
+    // The acceptor already destroyed the TLS socket; make the end a reset, as for any certificate failure.
+    if (stream !== undefined && !stream.destroyed) stream.resetAndDestroy();
+  }
+
+  #onSecure(tlsSocket: TLSSocket): void {
+    tlsSocket.on('error', () => undefined);
+    const stream = streamUnder(tlsSocket, this.#accepted);
+    const identity = identityOf(tlsSocket, stream);
+    const sni = typeof tlsSocket.servername === 'string' && tlsSocket.servername !== '' ? tlsSocket.servername.toLowerCase() : undefined;
+    // Only the TCP stream is reset; the TLS socket closes on its own when its
+    // stream goes. Destroying both crashes Node 20 (SIGSEGV) when the TLS socket
+    // took over a net.Socket's handle (the real platform).
+    const reset = (): void => {
+      if (stream !== undefined && !stream.destroyed) stream.resetAndDestroy();
+      else tlsSocket.destroy();
+    };
+    if (stream === undefined) {
+      // Node moved the wrapped stream: the gateway cannot reset, so it must not relay either.
+      this.#log.error('du.internal', { problem: 'no accepted stream under a TLS socket', sni });
+      this.#refuse('tls-error', identity, sni);
+      tlsSocket.destroy();
+      return;
+    }
+    const decision = this.#decide(tlsSocket, identity, sni);
+    if (decision.kind === 'refuse') {
+      this.#refuse(decision.reason, identity, sni, decision.detail);
+      if (refusalClose(decision.reason) === 'reset') reset();
+      else tlsSocket.destroy(); // closes the stream under it too: a FIN, no close_notify, no byte
+      return;
+    }
+    // Invariant: only an authorized, unrevoked client with a mapped SNI gets this far.
+    if (!tlsSocket.authorized || decision.backend !== this.#settings.services.get(sni ?? '')) {
+      throw new Error('du-gateway: routing an unauthorized or unmapped connection');
+    }
+    this.#dial(tlsSocket, reset, decision.host, decision.backend, identity, sni as string);
+  }
+
+  #decide(
+    tlsSocket: TLSSocket,
+    identity: ClientIdentity,
+    sni: string | undefined,
+  ): { kind: 'refuse'; reason: RefusalReason; detail?: string } | { kind: 'route'; backend: DuBackend; host: string } {
+    if (!tlsSocket.authorized) {
+      const detail = String(tlsSocket.authorizationError ?? 'unauthorized');
+      return { kind: 'refuse', reason: refusalForAuthorizationError(detail, identity.serial !== undefined), detail };
+    }
+    const revoked = identity.serial === undefined ? undefined : this.#revocations.lookup(identity.serial);
+    if (revoked !== undefined) return { kind: 'refuse', reason: 'revoked', detail: revoked.reason };
+    if (sni === undefined) return { kind: 'refuse', reason: 'no-sni' };
+    const backend = this.#settings.services.get(sni);
+    if (backend === undefined) return { kind: 'refuse', reason: 'unknown-sni' };
+    // An authorized certificate always has a subject; the CN is the host's identity.
+    const host = identity.subject ?? identity.remote;
+    const open = this.#tunnelsPerHost.get(host) ?? 0;
+    if (open >= this.#settings.connectionsPerHostMax) {
+      return { kind: 'refuse', reason: 'per-host-limit', detail: `${open} tunnels open` };
+    }
+    return { kind: 'route', backend, host };
+  }
+
+  #refuse(reason: RefusalReason, identity: ClientIdentity, sni: string | undefined, detail?: string): void {
+    this.#stats.refusedByReason[reason] = (this.#stats.refusedByReason[reason] ?? 0) + 1;
+    this.#log.warn('du.refused', {
+      reason, sni, subject: identity.subject, serial: identity.serial, remote: identity.remote, ...(detail === undefined ? {} : { detail }),
+    });
+  }
+
+  // ---------------------------------------------------------------- backend and relay
+
+  #dial(tlsSocket: TLSSocket, resetClient: () => void, host: string, backend: DuBackend, identity: ClientIdentity, sni: string): void {
+    this.#tunnelsPerHost.set(host, (this.#tunnelsPerHost.get(host) ?? 0) + 1);
+    this.#stats.tunnelsOpen += 1;
+    this.#stats.tunnelsTotal += 1;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.#stats.tunnelsOpen -= 1;
+      const left = (this.#tunnelsPerHost.get(host) ?? 1) - 1;
+      if (left === 0) this.#tunnelsPerHost.delete(host);
+      else this.#tunnelsPerHost.set(host, left);
+    };
+    const log = this.#log.child({ sni, subject: identity.subject, serial: identity.serial, remote: identity.remote });
+    const clock = this.#platform.clock;
+    const target = this.#platform.streams.connect({ host: backend.host, port: backend.port, allowHalfOpen: true });
+    let connected = false;
+
+    const failDial = (code: string): void => {
+      if (connected || released) return;
+      clock.clearTimer(timer);
+      this.#stats.backendFailuresByCode[code] = (this.#stats.backendFailuresByCode[code] ?? 0) + 1;
+      log.warn('du.backend_failed', { backend: `${backend.host}:${backend.port}`, code });
+      target.removeAllListeners('connect');
+      target.on('error', () => undefined);
+      if (!target.destroyed) target.resetAndDestroy();
+      resetClient();
+      release();
+    };
+    const timer = clock.setTimeout(() => failDial('ETIMEDOUT'), this.#settings.connectTimeoutMs);
+    target.once('error', (error: Error) => failDial(errorCode(error) ?? error.name));
+    // The client gave up while we dialled: nothing was read from it, so nothing reaches the backend.
+    const onClientGone = (): void => {
+      if (connected || released) return;
+      clock.clearTimer(timer);
+      target.on('error', () => undefined);
+      target.destroy();
+      resetClient();
+      release();
+    };
+    tlsSocket.once('close', onClientGone);
+    target.once('connect', () => {
+      if (released) return;
+      connected = true;
+      clock.clearTimer(timer);
+      tlsSocket.removeListener('close', onClientGone);
+      log.info('du.tunnel_opened', { backend: `${backend.host}:${backend.port}` });
+      const relay = openRelay({ stream: tlsSocket, reset: resetClient }, target, {
+        clock,
+        idleTimeoutMs: this.#settings.idleTimeoutMs,
+        onBytes: (direction, byteCount) => {
+          if (direction === 'up') this.#stats.bytesUp += byteCount;
+          else this.#stats.bytesDown += byteCount;
+        },
+        onClosed: (result) => {
+          this.#relays.delete(relay);
+          release();
+          this.#stats.tunnelsClosedByReason[result.reason] = (this.#stats.tunnelsClosedByReason[result.reason] ?? 0) + 1;
+          const fields = {
+            reason: result.reason, errorCode: result.errorCode, bytesUp: result.bytesUp, bytesDown: result.bytesDown, durationMs: result.durationMs,
+          };
+          if (result.reason === 'completed') log.info('du.tunnel_closed', fields);
+          else log.warn('du.tunnel_closed', fields);
+        },
+      });
+      this.#relays.add(relay);
+    });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#accepted.size === 0) return;
+    const drained = new Promise<void>((resolve) => {
+      const timer = this.#platform.clock.setTimeout(() => {
+        this.#log.warn('du.stop_incomplete', { connectionsOpen: this.#accepted.size, waitedMs: stopDrainMsMax });
+        resolve();
+      }, stopDrainMsMax);
+      this.#onDrained = () => {
+        this.#platform.clock.clearTimer(timer);
+        resolve();
+      };
+    });
+    for (const relay of [...this.#relays]) relay.abort('stopped');
+    for (const socket of [...this.#accepted]) if (!socket.destroyed) socket.resetAndDestroy();
+    await drained;
+  }
+}
+
+function identityOf(tlsSocket: TLSSocket, stream: StreamSocket | undefined): ClientIdentity {
+  const certificate = tlsSocket.getPeerCertificate();
+  const present = typeof certificate === 'object' && certificate !== null && Object.keys(certificate).length > 0;
+  const commonName = present ? certificate.subject?.CN : undefined;
+  return {
+    subject: typeof commonName === 'string' ? commonName : Array.isArray(commonName) ? commonName.join(',') : undefined,
+    serial: present && typeof certificate.serialNumber === 'string' ? certificate.serialNumber : undefined,
+    remote: stream === undefined ? '?' : `${stream.remoteAddress ?? '?'}:${stream.remotePort ?? '?'}`,
+  };
+}

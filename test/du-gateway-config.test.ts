@@ -1,0 +1,110 @@
+// The DU gateway's configuration file and revocation list: bad input names
+// the file, line, column and key; the service main refuses to start on it
+// (the real entry exits 2 on ERR_CONFIG_*).
+import { describe, expect, it } from 'vitest';
+import { parseJsonDocument } from '../src/runtime/config/json-document.js';
+import { loadDuGatewayConfig, duGatewayMain } from '../src/runtime/du/main.js';
+import { normalizeSerial, parseRevocationList } from '../src/runtime/du/revocation.js';
+import { World } from '../sim/network/world.js';
+
+const tls = '"tls": {"certFile": "/c", "keyFile": "/k", "caFile": "/ca"}';
+const service = '{"sni": "registry.du.pf9lab", "backend": {"host": "198.18.1.10", "port": 5000}}';
+const listen = '"listen": {"host": "0.0.0.0", "port": 443}';
+
+function configProblem(text: string): string {
+  try {
+    loadDuGatewayConfig(parseJsonDocument(text, 'du.json'), 'du.json');
+    return 'ok';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe('du-gateway configuration', () => {
+  it.each([
+    [`{${listen}, ${tls}, "services": [${service}]}`, 'ok'],
+    [`{${listen}, ${tls}, "services": [${service}], "idleTimeoutMs": 1000, "connectionsPerHostMax": 4}`, 'ok'],
+    [`{${listen}, ${tls}}`, 'ERR_CONFIG_INVALID: du.json:1:1: services: is required'],
+    [`{${listen}, ${tls}, "services": []}`, 'ERR_CONFIG_INVALID: du.json:1:'],
+    [`{${listen},\n ${tls},\n "services": [${service}, {"sni": "bad name!", "backend": {"host": "x", "port": 1}}]}`,
+      'ERR_CONFIG_INVALID: du.json:3:'],
+    [`{${listen}, ${tls}, "services": [${service}, ${service}]}`, 'ERR_CONFIG_INVALID: du.json:1:'],
+    [`{${listen}, ${tls}, "services": [{"sni": "a.b", "backend": {"host": "198.18.1.10", "port": 0}}]}`,
+      'ERR_CONFIG_INVALID: du.json:1:'],
+    [`{${listen}, "tls": {"certFile": "/c", "keyFile": "/k"}, "services": [${service}]}`, 'ERR_CONFIG_INVALID: du.json:1:'],
+    [`{${listen}, ${tls}, "services": [${service}],\n  "idleTimeoutMs": -5}`, 'ERR_CONFIG_INVALID: du.json:2:20: idleTimeoutMs: must be an integer in [1,'],
+    [`{${listen}, ${tls}, "services": [${service}], "connectionsPerHostMax": "4"}`, 'ERR_CONFIG_INVALID: du.json:1:'],
+    [`{${listen}, ${tls}, "services": [${service}], "backend": {}}`, 'ERR_CONFIG_INVALID: du.json:1:'],
+  ])('%s → %s', (text, expected) => {
+    expect(configProblem(text).startsWith(expected)).toBe(true);
+  });
+
+  it.each([
+    [`{${listen},\n ${tls},\n "services": [${service}, {"sni": "bad name!", "backend": {"host": "x", "port": 1}}]}`, 'services[1].sni: must be a DNS name'],
+    [`{${listen}, ${tls}, "services": [${service}, ${service}]}`, 'services[1].sni: duplicate service name'],
+    [`{${listen}, ${tls}, "services": [{"sni": "a.b", "backend": {"host": "198.18.1.10", "port": 0}}]}`, 'services[0].backend.port: must be an integer in [1, 65535]'],
+    [`{${listen}, "tls": {"certFile": "/c", "keyFile": "/k"}, "services": [${service}]}`, 'tls.caFile: is required'],
+    [`{${listen}, ${tls}, "services": [${service}], "connectionsPerHostMax": "4"}`, 'connectionsPerHostMax: must be an integer, got the string "4"'],
+    [`{${listen}, ${tls}, "services": [${service}], "backend": {}}`, 'backend: unknown key'],
+    [`{${listen}, ${tls}, "services": []}`, 'services: must name at least one service'],
+  ])('names the field: %s', (text, field) => {
+    expect(configProblem(text)).toContain(field);
+  });
+
+  it('refuses to start in the simulation on a bad file, naming it', async () => {
+    const world = new World({ seed: 1 });
+    const host = world.host('du');
+    world.attach(host, world.segment('lan'), '198.18.0.2/24');
+    let failure: unknown;
+    host.onBoot(async (platform) => {
+      await platform.files.writeFile('/du.json', `{${listen}, ${tls}, "services": [${service}], "idleTimeoutMs": 0}`);
+      try {
+        await duGatewayMain(platform, ['--config', '/du.json']);
+      } catch (error) {
+        failure = error;
+      }
+    });
+    await world.run({ untilMs: 100 });
+    expect((failure as { code?: string }).code).toBe('ERR_CONFIG_INVALID');
+    expect(String(failure)).toContain('/du.json:1:');
+    expect(String(failure)).toContain('idleTimeoutMs');
+  });
+
+  it('a missing certificate file is a configuration error naming the file', async () => {
+    const world = new World({ seed: 1 });
+    const host = world.host('du');
+    world.attach(host, world.segment('lan'), '198.18.0.2/24');
+    let failure: unknown;
+    host.onBoot(async (platform) => {
+      await platform.files.writeFile('/du.json', `{${listen}, ${tls}, "services": [${service}]}`);
+      try {
+        await duGatewayMain(platform, ['--config', '/du.json']);
+      } catch (error) {
+        failure = error;
+      }
+    });
+    await world.run({ untilMs: 100 });
+    expect((failure as { code?: string }).code).toBe('ERR_CONFIG_READ');
+    expect(String(failure)).toMatch(/\/c|\/k|\/ca/);
+  });
+});
+
+describe('revocation list', () => {
+  it('parses serials in any hex spelling', () => {
+    const list = parseRevocationList('{"revoked": [{"serial": "00:4a:3b", "reason": "lost", "atMs": 7}]}', 'revoked.json');
+    expect(list.size).toBe(1);
+    expect(list.lookup('4A3B')).toEqual({ serial: '4A3B', reason: 'lost', atMs: 7 });
+    expect(list.lookup('4a3b')?.reason).toBe('lost');
+    expect(list.lookup('4A3C')).toBeUndefined();
+    expect(normalizeSerial('0000')).toBe('0');
+  });
+
+  it.each([
+    ['{"revoked": [{"serial": "xyz"}]}', 'revoked.json:1:25: revoked[0].serial: must be a hex serial number'],
+    ['{"revoked": [{"reason": "x"}]}', 'revoked[0].serial: is required'],
+    ['{"revoked": {}}', 'revoked: must be an array'],
+    ['{"revoked": [', 'ERR_CONFIG_SYNTAX: revoked.json:1:'],
+  ])('rejects %s', (text, problem) => {
+    expect(() => parseRevocationList(text, 'revoked.json')).toThrow(problem);
+  });
+});
