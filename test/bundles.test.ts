@@ -1,10 +1,10 @@
-// What a release ships: dist/apiserver.mjs and dist/kubelet.mjs, built by
-// `npm run build`, as processes on loopback against Debian's etcd 3.4. The
-// kubelet registers its node and renews its lease through the bundled
-// apiserver. Skipped (saying why) without the etcd binary, unless
+// What a release ships: dist/*.mjs built by `npm run build`, as processes:
+// bad arguments and configuration files exit 2 and say what is wrong; the
+// apiserver and kubelet on loopback against Debian's etcd 3.4, where the
+// kubelet registers its node and renews its lease through the apiserver. Skipped (saying why) without the etcd binary, unless
 // PF9LAB_REQUIRE_REAL_HOST=1.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +13,23 @@ import { freePort, skipLiveEtcd, startLiveEtcd, type LiveEtcd } from './helpers/
 const POLL_MS = 100;
 const WAIT_MS_MAX = 15_000;
 
-describe('the bundled apiserver and kubelet: bad arguments', () => {
+describe('the bundled services: bad arguments and configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf9lab-kube-bundle-'));
   beforeAll(() => {
     const built = spawnSync(join('node_modules', '.bin', 'tsx'), ['cli/build.ts', '--outdir', dir], { timeout: 60_000 });
     if (built.status !== 0) throw new Error(`npm run build failed: ${built.stderr.toString()}`);
   }, 90_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('du-gateway and comms exit 2 on a broken configuration file, naming file, line and column', () => {
+    const config = join(dir, 'broken.json');
+    writeFileSync(config, '{"listen":\n');
+    for (const service of ['du-gateway', 'comms']) {
+      const run = spawnSync(process.execPath, [join(dir, `${service}.mjs`), '--config', config], { timeout: 10_000 });
+      expect(run.status, service).toBe(2);
+      expect(run.stderr.toString()).toContain(`${service}: ERR_CONFIG_SYNTAX: ${config}:2:1`);
+    }
+  });
 
   it('exit 2 and say which argument', () => {
     const apiserver = spawnSync(process.execPath, [join(dir, 'apiserver.mjs'), '--bogus'], { timeout: 10_000 });
