@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonDocument } from '../src/runtime/config/json-document.js';
 import { loadDuGatewayConfig, duGatewayMain } from '../src/runtime/du/main.js';
-import { normalizeSerial, parseRevocationList } from '../src/runtime/du/revocation.js';
+import { readRevocationFile } from '../src/runtime/du/revocation.js';
+import type { Files } from '../src/runtime/platform/types.js';
 import { World } from '../sim/network/world.js';
 
 const tls = '"tls": {"certFile": "/c", "keyFile": "/k", "caFile": "/ca"}';
@@ -89,22 +90,38 @@ describe('du-gateway configuration', () => {
   });
 });
 
-describe('revocation list', () => {
-  it('parses serials in any hex spelling', () => {
-    const list = parseRevocationList('{"revoked": [{"serial": "00:4a:3b", "reason": "lost", "atMs": 7}]}', 'revoked.json');
+/** Just enough of Files for readRevocationFile: one file, or ENOENT. */
+function oneFile(text: string | undefined): Files {
+  return {
+    readFile: async () => {
+      if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+      return Buffer.from(text);
+    },
+  } as unknown as Files;
+}
+
+describe('revocation list (the PKI format)', () => {
+  it('parses the PKI\'s list; serials match in any hex spelling', async () => {
+    const text = JSON.stringify({ format: 'pf9lab-revocation-list/v1', entries: [{ serialHex: '004a3b', reason: 'keyCompromise', revokedAtMs: 7 }] });
+    const { list, text: read } = await readRevocationFile(oneFile(text), 'revoked.json');
+    expect(read).toBe(text);
     expect(list.size).toBe(1);
-    expect(list.lookup('4A3B')).toEqual({ serial: '4A3B', reason: 'lost', atMs: 7 });
-    expect(list.lookup('4a3b')?.reason).toBe('lost');
+    expect(list.lookup('4A3B')).toMatchObject({ serialHex: '4a3b', reason: 'keyCompromise', revokedAtMs: 7 });
+    expect(list.lookup('4a3b')?.reason).toBe('keyCompromise');
     expect(list.lookup('4A3C')).toBeUndefined();
-    expect(normalizeSerial('0000')).toBe('0');
   });
 
   it.each([
-    ['{"revoked": [{"serial": "xyz"}]}', 'revoked.json:1:25: revoked[0].serial: must be a hex serial number'],
-    ['{"revoked": [{"reason": "x"}]}', 'revoked[0].serial: is required'],
-    ['{"revoked": {}}', 'revoked: must be an array'],
-    ['{"revoked": [', 'ERR_CONFIG_SYNTAX: revoked.json:1:'],
-  ])('rejects %s', (text, problem) => {
-    expect(() => parseRevocationList(text, 'revoked.json')).toThrow(problem);
+    ['{"revoked": []}', 'ERR_CONFIG_INVALID: revoked.json: ERR_PKI_MALFORMED: revocation list must be'],
+    ['{"format": "pf9lab-revocation-list/v1", "entries": [{"serialHex": "xyz", "reason": "unspecified", "revokedAtMs": 0}]}', "not a hex serial: 'xyz'"],
+    ['{"format": "pf9lab-revocation-list/v1", "entries": [{"serialHex": "4a3b", "reason": "lost", "revokedAtMs": 0}]}', "unknown revocation reason 'lost'"],
+    ['{"format": "pf9lab-revocation-list/v1", "entries": [{"reason": "unspecified"}]}', 'revocation entry 0: needs serialHex'],
+    ['{"format": "pf9lab-revocation-list/v1", "entries": [', 'ERR_CONFIG_INVALID: revoked.json: ERR_PKI_MALFORMED: revocation list is not JSON'],
+  ])('rejects %s', async (text, problem) => {
+    await expect(readRevocationFile(oneFile(text), 'revoked.json')).rejects.toThrow(problem);
+  });
+
+  it('refuses a missing file (it was named in the configuration)', async () => {
+    await expect(readRevocationFile(oneFile(undefined), 'revoked.json')).rejects.toMatchObject({ code: 'ERR_CONFIG_READ' });
   });
 });

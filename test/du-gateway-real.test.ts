@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRealPlatform } from '../src/runtime/platform/real/index.js';
 import type { StreamListener, StreamSocket } from '../src/runtime/platform/types.js';
 import { startDuGateway, type DuGateway } from '../src/runtime/du/gateway.js';
-import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssuedCertificate } from './helpers/certs.js';
+import {
+  RevocationList, createHostCsr, createRootCa, issueGatewayCertificate, nodeCryptoKeySource, signHostCsr, type CertificateAuthority,
+} from '../src/runtime/pki/index.js';
 import { LogCapture, onceWithin, readToEnd } from './helpers/real-net.js';
 
 const logs = new LogCapture();
@@ -18,7 +20,7 @@ const REGISTRY_SNI = 'registry.du.pf9lab';
 
 let dir: string;
 let ca: CertificateAuthority;
-let clientCert: IssuedCertificate;
+let clientCert: { certPem: string; keyPem: string };
 let gateway: DuGateway;
 let backend: StreamListener;
 const backendSockets: StreamSocket[] = [];
@@ -26,13 +28,17 @@ let backendBytes = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pf9lab-du-'));
-  ca = createCertificateAuthority({ commonName: 'pf9lab DU CA' });
-  const serverCert = issueCertificate(ca, { commonName: 'du.pf9lab', subjectAltNames: [REGISTRY_SNI, 'other.du.pf9lab'] });
-  clientCert = issueCertificate(ca, { commonName: 'host-1' });
+  // The DU PKI on the real clock (real keys): on a real host OpenSSL's clock and the platform's agree.
+  const keys = nodeCryptoKeySource();
+  const nowMs = platform.clock.now();
+  ca = await createRootCa({ keySource: keys, random: platform.random, nowMs, commonName: 'pf9lab DU CA' });
+  const serverCert = await issueGatewayCertificate(ca, { keySource: keys, random: platform.random, nowMs, dnsNames: ['du.pf9lab', REGISTRY_SNI, 'other.du.pf9lab'] });
+  const clientKey = await keys.generateRsaKey();
+  clientCert = { ...signHostCsr(ca, createHostCsr('host-1', clientKey), { random: platform.random, nowMs }), keyPem: clientKey.privateKeyPem };
   await writeFile(join(dir, 'du.crt'), serverCert.certPem);
   await writeFile(join(dir, 'du.key'), serverCert.keyPem, { mode: 0o600 });
   await writeFile(join(dir, 'ca.crt'), ca.certPem);
-  await writeFile(join(dir, 'revoked.json'), '{"revoked": []}');
+  await writeFile(join(dir, 'revoked.json'), RevocationList.empty().toJson());
 
   // The backend answers "registry:<what it got>" once the client's side ends.
   backend = await platform.streams.listen({ host: '127.0.0.1', port: 0, allowHalfOpen: true }, (socket) => {

@@ -2,6 +2,11 @@
 // the gateway, and two backend hosts (registry, api). Good clients reach the
 // backend their SNI names, with half-close; every bad client is refused with
 // its reason logged and NOTHING delivered to any backend.
+//
+// The DU CA, the host certificates and the gateway certificate come from
+// src/runtime/pki (seeded keys, windows in virtual time: the run starts at
+// SIM_EPOCH_MS, 2026-01-01). The gateway judges certificate time on the
+// platform clock, not on OpenSSL's real one (pki/README.md, "Time").
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +15,14 @@ import type { SimHost } from '../sim/network/host.js';
 import type { Platform, StreamSocket } from '../src/runtime/platform/types.js';
 import { errorCode } from '../src/runtime/platform/errors.js';
 import { startDuGateway, type DuGateway, type DuGatewayConfig } from '../src/runtime/du/gateway.js';
-import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssuedCertificate } from './helpers/certs.js';
+import {
+  RevocationList, createHostCsr, createRootCa, issueGatewayCertificate, saveRevocationList, seededKeySource, signHostCsr, DAY_MS,
+  type CertificateAuthority, type KeySource,
+} from '../src/runtime/pki/index.js';
+import { SIM_EPOCH_MS } from '../sim/network/engine.js';
+import { Rng } from '../sim/network/rng.js';
+import type { Random } from '../src/runtime/platform/types.js';
+import { createCertificateAuthority, issueCertificate } from './helpers/certs.js';
 
 const DU_IP = '198.18.0.2';
 const CLIENT_IP = '198.18.0.1';
@@ -20,42 +32,83 @@ const GATEWAY_NAME = 'du.pf9lab';
 const REGISTRY_SNI = 'registry.du.pf9lab';
 const API_SNI = 'api.du.pf9lab';
 const DOWN_SNI = 'down.du.pf9lab';
-const dayMs = 24 * 60 * 60 * 1000;
+/** A client or server certificate with its key, as a TLS peer presents it. */
+interface TestCert {
+  certPem: string;
+  keyPem: string;
+  notAfterMs?: number;
+  serialHex?: string;
+  hostId?: string;
+}
 
 interface Pki {
   ca: CertificateAuthority;
-  gateway: IssuedCertificate;
-  host1: IssuedCertificate;
-  host2: IssuedCertificate;
-  revoked: IssuedCertificate;
-  otherCa: IssuedCertificate;
-  expired: IssuedCertificate;
-  notYetValid: IssuedCertificate;
-  selfSigned: IssuedCertificate;
+  gateway: TestCert;
+  host1: TestCert;
+  host2: TestCert;
+  revoked: TestCert;
+  otherCa: TestCert;
+  expired: TestCert;
+  notYetValid: TestCert;
+  selfSigned: TestCert;
+  /** Valid in virtual time for one day from SIM_EPOCH_MS: long expired on the real clock. */
+  realClockExpired: TestCert;
+  /** Valid in virtual time for one minute only. */
+  shortLived: TestCert;
+  /** Revoked during its test through the PKI's revocation list. */
+  toRevoke: TestCert;
 }
 
 let pki: Pki;
+const SHORT_LIFETIME_MS = 60_000;
 
-beforeAll(() => {
-  const ca = createCertificateAuthority({ commonName: 'pf9lab DU CA' });
-  const otherCa = createCertificateAuthority({ commonName: 'someone else' });
-  // OpenSSL checks validity against the real clock, even in the simulation.
-  const realNowMs = Date.now();
+async function hostCert(
+  ca: CertificateAuthority,
+  keys: KeySource,
+  random: Random,
+  hostId: string,
+  nowMs = SIM_EPOCH_MS,
+  lifetimeMs = 365 * DAY_MS,
+): Promise<TestCert> {
+  const key = await keys.generateRsaKey();
+  const issued = signHostCsr(ca, createHostCsr(hostId, key), { random, nowMs, lifetimeMs });
+  return { ...issued, keyPem: key.privateKeyPem };
+}
+
+beforeAll(async () => {
+  const rng = Rng.fromSeed(443);
+  const keys = seededKeySource(rng.fork('keys'));
+  const random = rng.fork('random');
+  const ca = await createRootCa({ keySource: keys, random, nowMs: SIM_EPOCH_MS, commonName: 'pf9lab DU CA' });
+  const otherCa = await createRootCa({ keySource: keys, random, nowMs: SIM_EPOCH_MS, commonName: 'someone else' });
+  const host = (hostId: string, nowMs?: number, lifetimeMs?: number): Promise<TestCert> => hostCert(ca, keys, random, hostId, nowMs, lifetimeMs);
+  // A self-signed certificate no CA vouches for (keys and window from node:crypto and the real clock: it is refused anyway).
+  const selfSigned = issueCertificate(createCertificateAuthority({ commonName: 'unused' }), { commonName: 'host-1', selfSigned: true });
   pki = {
     ca,
-    gateway: issueCertificate(ca, { commonName: GATEWAY_NAME, subjectAltNames: [GATEWAY_NAME, REGISTRY_SNI, API_SNI, DOWN_SNI, 'other.du.pf9lab'] }),
-    host1: issueCertificate(ca, { commonName: 'host-1' }),
-    host2: issueCertificate(ca, { commonName: 'host-2' }),
-    revoked: issueCertificate(ca, { commonName: 'host-3' }),
-    otherCa: issueCertificate(otherCa, { commonName: 'host-1' }),
-    expired: issueCertificate(ca, { commonName: 'host-1', notBefore: new Date(realNowMs - 10 * dayMs), notAfter: new Date(realNowMs - dayMs) }),
-    notYetValid: issueCertificate(ca, { commonName: 'host-1', notBefore: new Date(realNowMs + dayMs), notAfter: new Date(realNowMs + 10 * dayMs) }),
-    selfSigned: issueCertificate(ca, { commonName: 'host-1', selfSigned: true }),
+    gateway: await issueGatewayCertificate(ca, {
+      keySource: keys, random, nowMs: SIM_EPOCH_MS, dnsNames: [GATEWAY_NAME, REGISTRY_SNI, API_SNI, DOWN_SNI, 'other.du.pf9lab'], ipAddresses: [DU_IP],
+    }),
+    host1: await host('host-1'),
+    host2: await host('host-2'),
+    revoked: await host('host-3'),
+    otherCa: await hostCert(otherCa, keys, random, 'host-1'),
+    // Expired and not yet valid in VIRTUAL time (the platform clock is what counts).
+    expired: await host('host-1', SIM_EPOCH_MS - 10 * DAY_MS, DAY_MS),
+    notYetValid: await host('host-1', SIM_EPOCH_MS + 10 * DAY_MS, 365 * DAY_MS),
+    selfSigned,
+    realClockExpired: await host('host-4', SIM_EPOCH_MS, DAY_MS),
+    shortLived: await host('host-5', SIM_EPOCH_MS, SHORT_LIFETIME_MS),
+    toRevoke: await host('host-6'),
   };
 });
 
-function serialOf(cert: IssuedCertificate): string {
+function serialOf(cert: TestCert): string {
   return new X509Certificate(cert.certPem).serialNumber;
+}
+
+function revocationFile(certs: readonly TestCert[], reason: 'keyCompromise' | 'cessationOfOperation' = 'keyCompromise', revokedAtMs = 0): string {
+  return RevocationList.of(certs.map((cert) => ({ serialHex: serialOf(cert), reason, revokedAtMs }))).toJson();
 }
 
 /** What one backend saw. */
@@ -83,7 +136,7 @@ interface Lab {
   du: SimHost;
   gateway: () => DuGateway;
   backends: { registry: BackendRecord; api: BackendRecord };
-  connect(options: { cert?: IssuedCertificate; servername?: string; send?: string; end?: boolean }): ClientRecord;
+  connect(options: { cert?: TestCert; servername?: string; send?: string; end?: boolean }): ClientRecord;
   refusals(): { reason: unknown; sni: unknown; subject: unknown; serial: unknown }[];
   backendBytes(): number;
 }
@@ -109,7 +162,7 @@ async function startBackend(platform: Platform, name: string, record: BackendRec
 
 const emptyBackend = (): BackendRecord => ({ connections: 0, bytes: 0, received: '', resets: 0, sockets: [] });
 
-async function lab(options: { seed?: number; gateway?: Partial<DuGatewayConfig>; revoked?: IssuedCertificate[] } = {}): Promise<Lab> {
+async function lab(options: { seed?: number; gateway?: Partial<DuGatewayConfig>; revoked?: TestCert[] } = {}): Promise<Lab> {
   const world = new World({ seed: options.seed ?? 1 });
   const lan = world.segment('lan', { latencyMs: 1 });
   const client = world.host('client');
@@ -130,8 +183,7 @@ async function lab(options: { seed?: number; gateway?: Partial<DuGatewayConfig>;
     await platform.files.writeFile('/etc/pf9lab/du.crt', pki.gateway.certPem);
     await platform.files.writeFile('/etc/pf9lab/du.key', pki.gateway.keyPem, { mode: 0o600 });
     await platform.files.writeFile('/etc/pf9lab/ca.crt', pki.ca.certPem);
-    const revoked = (options.revoked ?? []).map((cert) => ({ serial: serialOf(cert), reason: 'test', atMs: 0 }));
-    await platform.files.writeFile('/etc/pf9lab/revoked.json', JSON.stringify({ revoked }));
+    await platform.files.writeFile('/etc/pf9lab/revoked.json', revocationFile(options.revoked ?? []));
     gateway = await startDuGateway(platform, {
       listen: { host: '0.0.0.0', port: 443 },
       tls: { certFile: '/etc/pf9lab/du.crt', keyFile: '/etc/pf9lab/du.key', caFile: '/etc/pf9lab/ca.crt', revocationFile: '/etc/pf9lab/revoked.json' },
@@ -167,6 +219,8 @@ async function lab(options: { seed?: number; gateway?: Partial<DuGatewayConfig>;
         socket: raw,
         servername: spec.servername ?? REGISTRY_SNI,
         ca: pki.ca.certPem,
+        // The test client is not under test: OpenSSL would judge the gateway's certificate on the real clock.
+        rejectUnauthorized: false,
         ...(spec.cert === undefined ? {} : { key: spec.cert.keyPem, cert: spec.cert.certPem }),
         minVersion: 'TLSv1.3',
         handshakeTimeoutMs: 5_000,
@@ -282,7 +336,7 @@ describe('DU gateway: refusals deliver nothing to any backend', () => {
     else expect(client).toMatchObject({ closed: true, error: 'ECONNRESET' });
   });
 
-  it('refuses beyond the per-host limit (by certificate CN), and other hosts still get through', async () => {
+  it('refuses beyond the per-host limit (by the host id the PKI verified), and other hosts still get through', async () => {
     const { world, backends, gateway, connect, refusals } = await lab({ gateway: { connectionsPerHostMax: 2 } });
     const held = [connect({ cert: pki.host1, send: 'a', end: false }), connect({ cert: pki.host1, send: 'b', end: false })];
     await world.run({ forMs: 1_000 });
@@ -313,7 +367,7 @@ describe('DU gateway: refusals deliver nothing to any backend', () => {
     await world.run({ forMs: 500 });
     expect(before.received).toBe('registry:x');
 
-    await du.platform.files.writeFile('/etc/pf9lab/revoked.json', JSON.stringify({ revoked: [{ serial: serialOf(pki.host2).toLowerCase(), reason: 'decommissioned', atMs: 5 }] }));
+    await du.platform.files.writeFile('/etc/pf9lab/revoked.json', revocationFile([pki.host2], 'cessationOfOperation', 5));
     await world.run({ forMs: 1_500 });
     expect(gateway().stats().revokedSerials).toBe(1);
     const after = connect({ cert: pki.host2, send: 'y' });
@@ -381,5 +435,73 @@ describe('DU gateway: tunnels that fail end in an error at the client, never a c
       digests.push(world.engine.trace.digest());
     }
     expect(digests[1]).toBe(digests[0]);
+  });
+});
+
+describe('DU gateway: certificate time is judged on the platform clock (PKI certificates)', () => {
+  it('accepts and relays a host certificate valid in virtual time but long expired on the real clock', async () => {
+    const { world, backends, gateway, connect, refusals } = await lab();
+    // The precondition that makes this test mean something: OpenSSL, on the real clock, calls it expired.
+    const realNowMs = Date.now();
+    expect(Date.parse(new X509Certificate(pki.realClockExpired.certPem).validTo)).toBeLessThan(realNowMs);
+    expect(world.engine.now()).toBeLessThan(pki.realClockExpired.notAfterMs ?? 0);
+
+    const client = connect({ cert: pki.realClockExpired, servername: API_SNI, send: 'GET /v1/hosts' });
+    await world.run({ forMs: 2_000 });
+    expect(world.failures).toEqual([]);
+    expect(refusals()).toEqual([]);
+    expect(backends.api).toMatchObject({ connections: 1, received: 'GET /v1/hosts' });
+    expect(client).toMatchObject({ secure: true, received: 'api:GET /v1/hosts', ended: true, error: undefined });
+    expect(gateway().stats().tunnelsClosedByReason).toEqual({ completed: 1 });
+  });
+
+  it('refuses cert-expired once virtual time passes the certificate\'s notAfter, and nothing reaches a backend', async () => {
+    const { world, backends, gateway, connect, refusals } = await lab();
+    const before = connect({ cert: pki.shortLived, send: 'in time' });
+    await world.run({ forMs: 1_000 });
+    expect(before.received).toBe('registry:in time');
+
+    // Past notAfter on the virtual clock (the certificate lives SHORT_LIFETIME_MS from SIM_EPOCH_MS).
+    await world.run({ untilMs: (pki.shortLived.notAfterMs ?? 0) - SIM_EPOCH_MS + 1_000 });
+    expect(world.engine.now()).toBeGreaterThan(pki.shortLived.notAfterMs ?? Infinity);
+    const after = connect({ cert: pki.shortLived, send: 'too late', end: false });
+    await world.run({ forMs: 2_000 });
+    expect(world.failures).toEqual([]);
+    expect(after).toMatchObject({ received: '', closed: true, error: 'ECONNRESET' });
+    expect(refusals()).toEqual([{ reason: 'cert-expired', sni: REGISTRY_SNI, subject: 'host-5', serial: serialOf(pki.shortLived) }]);
+    expect(backends.registry).toMatchObject({ connections: 1, received: 'in time' });
+    expect(backends.api.connections).toBe(0);
+    expect(gateway().stats()).toMatchObject({ tunnelsTotal: 1, refusedByReason: { 'cert-expired': 1 } });
+  });
+
+  it('refuses revoked once the PKI\'s revocation list names the serial', async () => {
+    const { world, du, backends, gateway, connect, refusals } = await lab();
+    const before = connect({ cert: pki.toRevoke, send: 'before' });
+    await world.run({ forMs: 1_000 });
+    expect(before.received).toBe('registry:before');
+
+    const cert = pki.toRevoke;
+    const list = RevocationList.empty().revoke({
+      serialHex: cert.serialHex ?? '', reason: 'keyCompromise', revokedAtMs: du.platform.clock.now(), hostId: cert.hostId ?? '',
+    });
+    // The atomic write (temp file, fsync, rename) takes virtual time: the world runs while it completes.
+    let saved = false;
+    void saveRevocationList(du.platform.files, '/etc/pf9lab/revoked.json', list).then(() => {
+      saved = true;
+    });
+    await world.run({ forMs: 1_000, stopWhen: () => saved });
+    expect(saved).toBe(true);
+    await world.run({ forMs: 1_500 }); // the reload timer (revocationReloadMs 1 000)
+    expect(gateway().stats().revokedSerials).toBe(1);
+
+    const after = connect({ cert, send: 'after', end: false });
+    const other = connect({ cert: pki.host1, send: 'other host' });
+    await world.run({ forMs: 2_000 });
+    expect(after).toMatchObject({ received: '', closed: true, error: 'ECONNRESET' });
+    // (The test backend answers with everything it received on all connections.)
+    expect(other.received).toBe('registry:beforeother host');
+    expect(refusals()).toEqual([{ reason: 'revoked', sni: REGISTRY_SNI, subject: 'host-6', serial: serialOf(cert) }]);
+    expect(backends.registry.received).toBe('beforeother host');
+    expect(backends.registry.connections).toBe(2);
   });
 });

@@ -10,6 +10,11 @@
 //     "idleTimeoutMs": 300000, "connectTimeoutMs": 10000, "handshakeTimeoutMs": 10000,
 //     "connectionsPerHostMax": 64, "connectionsMax": 4096, "revocationReloadMs": 5000
 //   }
+//
+// caFile is the DU root CA from src/runtime/pki; clients must present PKI host
+// certificates (CN = host id, SAN = host-<id>.pf9lab, clientAuth), judged on
+// the platform clock. revocationFile is the PKI's revocation list, as
+// `saveRevocationList` writes it (see ./revocation.ts).
 import type { JsonDocument } from '../config/json-document.js';
 import { ShapeChecker } from '../config/shape.js';
 
@@ -27,9 +32,12 @@ export interface DuService {
 export interface DuTlsFiles {
   certFile: string;
   keyFile: string;
-  /** The DU CA: the only issuer whose client certificates are accepted. */
+  /** The DU CA (one PEM certificate): the only issuer whose client certificates are accepted. */
   caFile: string;
-  /** JSON `{ "revoked": [{ "serial": "hex", "reason": "...", "atMs": n }] }`; absent: nothing is revoked. */
+  /**
+   * The PKI's revocation list (`saveRevocationList`: `{"format":"pf9lab-revocation-list/v1","entries":[{serialHex, reason, revokedAtMs, hostId?}]}`).
+   * Absent: nothing is revoked. Named but missing or malformed at start: a configuration error.
+   */
   revocationFile?: string;
 }
 
@@ -43,7 +51,7 @@ export interface DuGatewayConfig {
   connectTimeoutMs?: number;
   /** Bound on the TLS handshake. Default 10 000. */
   handshakeTimeoutMs?: number;
-  /** Tunnels (dialling or open) per client certificate CN; beyond it, refused. Default 64. */
+  /** Tunnels (dialling or open) per host (the host id the PKI verified in the client certificate); beyond it, refused. Default 64. */
   connectionsPerHostMax?: number;
   /** Client connections held at once (handshaking, dialling, tunnelling); beyond it, refused. Default 4096. */
   connectionsMax?: number;

@@ -7,12 +7,19 @@
 // Decisions, in order, once the handshake is done (each refusal is one
 // `du.refused` event with its reason and one counter; nothing is read from
 // the client and no backend is dialled before all of them pass):
-//   1. a client certificate the DU CA vouches for, within its validity
-//      (no-client-cert, bad-cert, cert-expired, cert-not-yet-valid);
-//   2. not revoked (revoked);
-//   3. an SNI in the service map (no-sni, unknown-sni) — the backend comes
+//   1. a client certificate at all (no-client-cert);
+//   2. the PKI's `verifyPeerCertificate` on the PLATFORM clock, purpose
+//      clientAuth, with the revocation list: a DU host certificate (CN = host
+//      id, SAN = host-<id>.pf9lab) issued by the DU CA, within its window and
+//      not revoked (cert-expired, cert-not-yet-valid, revoked; anything else,
+//      including a certificate that is not a PKI host certificate, bad-cert);
+//   3. OpenSSL's verdict, except on time: an `authorizationError` that is not
+//      one of the PKI's OPENSSL_TIME_ERRORS is refused (bad-cert). It comes
+//      after the PKI's because it names only OpenSSL's last error, which
+//      depends on the real date: the refusal's logged detail must not;
+//   4. an SNI in the service map (no-sni, unknown-sni) — the backend comes
 //      only from the map: never an open proxy;
-//   4. under the per-host limit, the host being the certificate's CN
+//   5. under the per-host limit, the host being the host id the PKI returned
 //      (per-host-limit).
 // Then the backend is dialled (failure or timeout: the client is reset) and
 // the relay runs until both sides end or the idle timeout.
@@ -20,18 +27,27 @@
 // Node's tls.Server with `rejectUnauthorized: true` destroys a connection
 // whose certificate fails verification without any event, so the gateway
 // could not say why it refused. It therefore asks for the certificate
-// (`requestCert: true`), lets the handshake finish, and judges
-// `socket.authorized` itself as decision 1, before anything else happens.
+// (`requestCert: true`), lets the handshake finish, and judges the
+// certificate itself (decisions 1–3), before anything else happens. OpenSSL
+// judges validity on the real wall clock, which in the simulation is not the
+// virtual one, so its time verdict is replaced by the PKI's check on
+// `platform.clock` (src/runtime/pki/README.md, "Time"); on a real host the two
+// clocks agree.
 import type { TLSSocket } from 'node:tls';
+import type forge from 'node-forge';
 import type { Log, Platform, StreamSocket, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
 import { readConfigText } from '../config/load.js';
+import { ConfigError } from '../config/config-error.js';
+import {
+  OPENSSL_TIME_ERRORS, PkiError, RevocationList, parseCertificatePem, verifyPeerCertificate, type PeerIdentity,
+} from '../pki/index.js';
 import { resolveDuGatewayConfig, type DuBackend, type DuGatewayConfig, type ResolvedDuGatewayConfig } from './config.js';
 import {
-  refusalClose, refusalForAuthorizationError, refusalForHandshakeError, type RefusalReason,
+  refusalClose, refusalForHandshakeError, refusalForPkiError, type RefusalReason,
 } from './refusal.js';
 import { openRelay, type Relay, type RelayCloseReason } from './relay.js';
-import { emptyRevocationList, readRevocationList, type RevocationList } from './revocation.js';
+import { readRevocationFile } from './revocation.js';
 import { streamUnder } from './tls-stream.js';
 
 export type { DuGatewayConfig } from './config.js';
@@ -94,7 +110,9 @@ class Gateway {
     accepted: 0, connectionsOpen: 0, tunnelsOpen: 0, tunnelsTotal: 0, bytesUp: 0, bytesDown: 0,
     refusedByReason: {}, backendFailuresByCode: {}, tunnelsClosedByReason: {}, revokedSerials: 0,
   };
-  #revocations: RevocationList = emptyRevocationList;
+  #revocations: RevocationList = RevocationList.empty();
+  /** The DU CA, parsed once at start, for verifyPeerCertificate. */
+  #caCertificate: forge.pki.Certificate | undefined;
   #revocationText: string | undefined;
   #revocationTimer: TimerHandle | undefined;
   #reloading: Promise<void> | undefined;
@@ -112,8 +130,14 @@ class Gateway {
     const { tls } = this.#settings;
     // Through readConfigText: a missing or unreadable PEM file is a configuration error naming the file.
     const [cert, key, ca] = await Promise.all([tls.certFile, tls.keyFile, tls.caFile].map((file) => readConfigText(files, file)));
+    try {
+      this.#caCertificate = parseCertificatePem(ca as string);
+    } catch (error) {
+      if (error instanceof PkiError) throw new ConfigError('ERR_CONFIG_INVALID', tls.caFile, error.message);
+      throw error;
+    }
     if (tls.revocationFile !== undefined) {
-      const { list, text } = await readRevocationList(files, tls.revocationFile);
+      const { list, text } = await readRevocationFile(files, tls.revocationFile);
       this.#setRevocations(list, text);
       this.#revocationTimer = this.#platform.clock.setInterval(() => void this.reloadRevocations(), this.#settings.revocationReloadMs);
     }
@@ -155,7 +179,7 @@ class Gateway {
     const file = this.#settings.tls.revocationFile;
     if (file === undefined) return Promise.resolve();
     // One read at a time: a slow disk must not pile reloads up.
-    this.#reloading ??= readRevocationList(this.#platform.files, file)
+    this.#reloading ??= readRevocationFile(this.#platform.files, file)
       .then(({ list, text }) => {
         if (text !== this.#revocationText) this.#setRevocations(list, text);
       })
@@ -238,8 +262,8 @@ class Gateway {
       else tlsSocket.destroy(); // closes the stream under it too: a FIN, no close_notify, no byte
       return;
     }
-    // Invariant: only an authorized, unrevoked client with a mapped SNI gets this far.
-    if (!tlsSocket.authorized || decision.backend !== this.#settings.services.get(sni ?? '')) {
+    // Invariant: only a client the PKI verified (unrevoked, on the platform clock) with a mapped SNI gets this far.
+    if (decision.peer.hostId !== decision.host || decision.backend !== this.#settings.services.get(sni ?? '')) {
       throw new Error('du-gateway: routing an unauthorized or unmapped connection');
     }
     this.#dial(tlsSocket, reset, decision.host, decision.backend, identity, sni as string);
@@ -249,23 +273,42 @@ class Gateway {
     tlsSocket: TLSSocket,
     identity: ClientIdentity,
     sni: string | undefined,
-  ): { kind: 'refuse'; reason: RefusalReason; detail?: string } | { kind: 'route'; backend: DuBackend; host: string } {
-    if (!tlsSocket.authorized) {
-      const detail = String(tlsSocket.authorizationError ?? 'unauthorized');
-      return { kind: 'refuse', reason: refusalForAuthorizationError(detail, identity.serial !== undefined), detail };
+  ):
+    | { kind: 'refuse'; reason: RefusalReason; detail?: string }
+    | { kind: 'route'; backend: DuBackend; host: string; peer: PeerIdentity } {
+    const raw = identity.serial === undefined ? undefined : tlsSocket.getPeerCertificate(true).raw;
+    if (raw === undefined || raw.length === 0) return { kind: 'refuse', reason: 'no-client-cert' };
+    const openSslError = tlsSocket.authorizationError === null || tlsSocket.authorizationError === undefined
+      ? undefined
+      : String(tlsSocket.authorizationError);
+    const caCertificate = this.#caCertificate;
+    if (caCertificate === undefined) throw new Error('du-gateway: a connection before the DU CA was loaded');
+    let peer: PeerIdentity;
+    try {
+      peer = verifyPeerCertificate(raw, {
+        caCertificate,
+        nowMs: this.#platform.clock.now(),
+        purpose: 'clientAuth',
+        revocations: this.#revocations,
+      });
+    } catch (error) {
+      // The PKI's verdict first: OpenSSL reports only its last error, which
+      // depends on the real date, and the detail goes into the trace.
+      const code = error instanceof PkiError ? error.code : undefined;
+      return { kind: 'refuse', reason: refusalForPkiError(code), detail: error instanceof Error ? error.message : String(error) };
     }
-    const revoked = identity.serial === undefined ? undefined : this.#revocations.lookup(identity.serial);
-    if (revoked !== undefined) return { kind: 'refuse', reason: 'revoked', detail: revoked.reason };
+    if (openSslError !== undefined && !OPENSSL_TIME_ERRORS.has(openSslError)) return { kind: 'refuse', reason: 'bad-cert', detail: `OpenSSL: ${openSslError}` };
+    // A clientAuth check that passed always names the host (CN agreeing with the SAN).
+    const host = peer.hostId;
+    if (host === undefined) return { kind: 'refuse', reason: 'bad-cert', detail: 'no host id' };
     if (sni === undefined) return { kind: 'refuse', reason: 'no-sni' };
     const backend = this.#settings.services.get(sni);
     if (backend === undefined) return { kind: 'refuse', reason: 'unknown-sni' };
-    // An authorized certificate always has a subject; the CN is the host's identity.
-    const host = identity.subject ?? identity.remote;
     const open = this.#tunnelsPerHost.get(host) ?? 0;
     if (open >= this.#settings.connectionsPerHostMax) {
       return { kind: 'refuse', reason: 'per-host-limit', detail: `${open} tunnels open` };
     }
-    return { kind: 'route', backend, host };
+    return { kind: 'route', backend, host, peer };
   }
 
   #refuse(reason: RefusalReason, identity: ClientIdentity, sni: string | undefined, detail?: string): void {

@@ -4,6 +4,8 @@
 // does; routing problems (no or unknown SNI, limits) end in a plain close
 // without a byte, as haproxy does for an SNI with no `use_backend` (DESIGN.md,
 // "Measured on the real components"). Either way nothing reaches a backend.
+import type { PkiErrorCode } from '../pki/index.js';
+
 export type RefusalReason =
   | 'no-client-cert'
   | 'bad-cert'
@@ -36,17 +38,19 @@ export function refusalClose(reason: RefusalReason): RefusalClose {
 }
 
 /**
- * The refusal for a handshake that finished without an authorized client
- * certificate, from Node's `authorizationError` (OpenSSL's X509_V_ERR names).
+ * The refusal for a client certificate that `verifyPeerCertificate` (judged
+ * on the platform clock) refused, from its PkiError code.
  */
-export function refusalForAuthorizationError(authorizationError: string | undefined, hasCertificate: boolean): RefusalReason {
-  if (!hasCertificate) return 'no-client-cert';
-  switch (authorizationError) {
-    case 'CERT_HAS_EXPIRED':
+export function refusalForPkiError(code: PkiErrorCode | undefined): RefusalReason {
+  switch (code) {
+    case 'ERR_PKI_EXPIRED':
       return 'cert-expired';
-    case 'CERT_NOT_YET_VALID':
+    case 'ERR_PKI_NOT_YET_VALID':
       return 'cert-not-yet-valid';
+    case 'ERR_PKI_REVOKED':
+      return 'revoked';
     default:
+      // Untrusted, wrong purpose, not a host certificate (name mismatch), malformed.
       return 'bad-cert';
   }
 }

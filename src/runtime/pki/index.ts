@@ -22,3 +22,4 @@ export {
 export { KEY_FILE_MODE, CERTIFICATE_FILE_MODE, writeKeyFile, writeCertificateFile } from './store.js';
 export { validityWindow, DAY_MS, HOUR_MS, type CertificateWindow } from './time.js';
 export { newSerialHex, normalizeSerialHex } from './serial.js';
+export { parseCertificatePem } from './pem.js';
