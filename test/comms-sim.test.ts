@@ -6,6 +6,7 @@
 //   lan 198.19.1.0/24            wan 198.18.0.0/24                 dc 198.18.1.0/24
 //   natted ── nat(masq) ─────── proxy:3128, direct ── r1 ─────────── du:443
 import { beforeAll, describe, expect, it } from 'vitest';
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { World } from '../sim/network/world.js';
 import type { SimHost } from '../sim/network/host.js';
@@ -14,6 +15,12 @@ import type { Platform, StreamSocket } from '../src/runtime/platform/types.js';
 import { startProxy } from '../src/runtime/proxy/proxy-service.js';
 import { commsMain } from '../src/runtime/comms/main.js';
 import type { CommsService } from '../src/runtime/comms/service.js';
+import { SIM_EPOCH_MS } from '../sim/network/engine.js';
+import { Rng } from '../sim/network/rng.js';
+import {
+  createRootCa, issueGatewayCertificate, seededKeySource, DAY_MS, type CertificateAuthority as PkiCa, type KeySource,
+} from '../src/runtime/pki/index.js';
+import type { Random } from '../src/runtime/platform/types.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssuedCertificate } from './helpers/certs.js';
 import { expectNoFailures, pattern, record, runUntil as runUntilAt, writeAll, type StreamRecording } from './helpers/sim-world.js';
 
@@ -28,26 +35,53 @@ const STATUS_PORT = 9500;
 const TCP = { userTimeoutMs: 10_000, keepAliveIntervalMs: 1_000, keepAliveProbes: 3, synRetries: 2 } as const;
 
 interface Pki {
+  /** The DU CA, made by src/runtime/pki at the virtual epoch. */
+  root: PkiCa;
+  /** The same CA for the helpers' issueCertificate. */
   ca: CertificateAuthority;
   otherCa: CertificateAuthority;
+  /** The DU's gateway certificate from src/runtime/pki, issued at the virtual epoch (397 days). */
   du: IssuedCertificate;
   hostA: IssuedCertificate;
   hostB: IssuedCertificate;
   hostOfOtherCa: IssuedCertificate;
+  keys: KeySource;
+  random: Random;
 }
 let pki: Pki;
 
-beforeAll(() => {
-  const ca = createCertificateAuthority({ commonName: 'pf9lab DU CA' });
+/** A gateway certificate for the stand-in DU from src/runtime/pki, issued at virtual `nowMs`. */
+async function duCertificate(options: { nowMs?: number; lifetimeMs?: number } = {}): Promise<IssuedCertificate> {
+  const issued = await issueGatewayCertificate(pki.root, {
+    keySource: pki.keys, random: pki.random, nowMs: options.nowMs ?? SIM_EPOCH_MS, dnsNames: [DU_NAME], ipAddresses: [DU_IP],
+    ...(options.lifetimeMs === undefined ? {} : { lifetimeMs: options.lifetimeMs }),
+  });
+  return { commonName: DU_NAME, keyPem: issued.keyPem, certPem: issued.certPem };
+}
+
+beforeAll(async () => {
+  // The DU CA and the DU's certificate come from the PKI in virtual time (the
+  // run starts at SIM_EPOCH_MS): comms judges the DU's certificate on the
+  // platform clock. The host certificates are only judged by the stand-in
+  // DU's OpenSSL (real clock), so they are the helpers' real-time ones, signed by the same CA.
+  const rng = Rng.fromSeed(77);
+  const keys = seededKeySource(rng.fork('keys'));
+  const random = rng.fork('random');
+  const root = await createRootCa({ keySource: keys, random, nowMs: SIM_EPOCH_MS, commonName: 'pf9lab DU CA' });
+  const ca: CertificateAuthority = { commonName: 'pf9lab DU CA', keyPem: root.keyPem, certPem: root.certPem, privateKey: root.privateKey, certificate: root.certificate };
   const otherCa = createCertificateAuthority({ commonName: 'someone else' });
   pki = {
+    root,
     ca,
     otherCa,
-    du: issueCertificate(ca, { commonName: DU_NAME, subjectAltNames: [DU_NAME] }),
+    du: { commonName: DU_NAME, keyPem: '', certPem: '' },
     hostA: issueCertificate(ca, { commonName: 'host-a' }),
     hostB: issueCertificate(ca, { commonName: 'host-b' }),
     hostOfOtherCa: issueCertificate(otherCa, { commonName: 'host-a' }),
+    keys,
+    random,
   };
+  pki.du = await duCertificate();
 });
 
 // ---------------------------------------------------------------- the stand-in DU
@@ -71,7 +105,7 @@ interface StandInDu {
 }
 
 /** echo: sends back every byte, ends after the client's end. talker: sends 'hello from DU' and ends at once, then reads. sink: reads. */
-function startStandInDu(platform: Platform, options: { trustCa: CertificateAuthority }): Promise<StandInDu> {
+function startStandInDu(platform: Platform, options: { trustCa: CertificateAuthority; cert: IssuedCertificate }): Promise<StandInDu> {
   const du: StandInDu = {
     connections: [],
     tlsClientErrors: [],
@@ -79,8 +113,8 @@ function startStandInDu(platform: Platform, options: { trustCa: CertificateAutho
     bySni: (sni) => du.connections.filter((connection) => connection.sni === sni),
   };
   const acceptor = platform.tls.createAcceptor({
-    key: pki.du.keyPem,
-    cert: pki.du.certPem,
+    key: options.cert.keyPem,
+    cert: options.cert.certPem,
     ca: options.trustCa.certPem,
     requestCert: true,
     rejectUnauthorized: true,
@@ -142,7 +176,7 @@ interface Lab {
   standIn: StandInDu | undefined;
 }
 
-function buildLab(seed: number, options: { duTrusts?: 'ca' | 'otherCa'; duListens?: boolean } = {}): Lab {
+function buildLab(seed: number, options: { duTrusts?: 'ca' | 'otherCa'; duListens?: boolean; duCert?: IssuedCertificate } = {}): Lab {
   const world = new World({ seed });
   const lan = world.segment('lan', { latencyMs: 1 });
   const wan = world.segment('wan', { latencyMs: 5, jitterMs: 1 });
@@ -175,7 +209,7 @@ function buildLab(seed: number, options: { duTrusts?: 'ca' | 'otherCa'; duListen
   proxy.onBoot((platform) => platform.processes.start({ name: 'proxy', module: 'http-proxy' }));
   if (options.duListens ?? true) {
     du.onBoot(async (platform) => {
-      lab.standIn = await startStandInDu(platform, { trustCa: options.duTrusts === 'otherCa' ? pki.otherCa : pki.ca });
+      lab.standIn = await startStandInDu(platform, { trustCa: options.duTrusts === 'otherCa' ? pki.otherCa : pki.ca, cert: options.duCert ?? pki.du });
     });
   }
   return lab;
@@ -358,6 +392,53 @@ describe('comms tunnels on the simulated network', () => {
     expect(exchange.recording.errorCode).toBe('ECONNRESET');
     expect(lab.standIn!.connections.every((connection) => connection.received.length === 0)).toBe(true);
     expect(failedReasons(lab.direct)).toEqual(['server-untrusted']);
+  }, 30_000);
+
+  it('a DU certificate valid in virtual time but expired on the real clock: the tunnel works (the platform clock decides)', async () => {
+    const oneDay = await duCertificate({ nowMs: SIM_EPOCH_MS, lifetimeMs: DAY_MS });
+    // OpenSSL (real clock) sees this certificate as expired; the PKI on the virtual clock does not.
+    expect(Date.parse(new X509Certificate(oneDay.certPem).validTo)).toBeLessThan(Date.now());
+    const lab = buildLab(26, { duCert: oneDay });
+    installComms(lab.direct, {});
+    const comms = await bootLab(lab, lab.direct);
+    const data = pattern(20_000, 41);
+    const exchange = localClient(lab, lab.direct, PORTS.echo, data);
+    await runUntil(lab.world, () => settled(exchange.recording), 30_000);
+    expectNoFailures(lab.world);
+    expect(exchange.recording.error).toBeUndefined();
+    expect(exchange.recording.ended).toBe(true);
+    expect(exchange.recording.received().equals(data)).toBe(true);
+    expect(lab.standIn!.bySni(SNI.echo)[0]?.bytes().equals(data)).toBe(true);
+    expect(failedReasons(lab.direct)).toEqual([]);
+    expect(comms.metrics().failures['server-untrusted']).toBe(0);
+  }, 30_000);
+
+  it('a DU certificate whose virtual window has passed: reset before any byte, server-untrusted, nothing reaches the backend', async () => {
+    const lifetimeMs = 10 * 60_000;
+    const shortLived = await duCertificate({ nowMs: SIM_EPOCH_MS, lifetimeMs });
+    const lab = buildLab(27, { duCert: shortLived });
+    installComms(lab.direct, {});
+    const comms = await bootLab(lab, lab.direct);
+    // Inside the window: a tunnel works.
+    const before = localClient(lab, lab.direct, PORTS.echo, pattern(1_000, 42));
+    await runUntil(lab.world, () => settled(before.recording), 30_000);
+    expect(before.recording.error).toBeUndefined();
+    expect(before.recording.received().equals(before.sent)).toBe(true);
+    // Past notAfter in virtual time.
+    await lab.world.run({ untilMs: lifetimeMs + 60_000 });
+    expect(lab.direct.platform.clock.now()).toBeGreaterThan(SIM_EPOCH_MS + lifetimeMs);
+    const connectionsBefore = lab.standIn!.connections.length;
+    const after = localClient(lab, lab.direct, PORTS.echo, pattern(5_000, 43));
+    await runUntil(lab.world, () => settled(after.recording), 30_000);
+    expect(after.recording.errorCode).toBe('ECONNRESET');
+    expect(after.recording.ended).toBe(false);
+    expect(after.recording.bytes).toBe(0);
+    expect(lab.standIn!.connections.slice(connectionsBefore).every((connection) => connection.received.length === 0)).toBe(true);
+    expect(failedReasons(lab.direct)).toEqual(['server-untrusted']);
+    const [failure] = lab.direct.logs().filter((entry) => entry.event === 'comms.tunnel_failed');
+    expect(failure?.fields['code']).toBe('ERR_PKI_EXPIRED');
+    expect(comms.metrics().failures['server-untrusted']).toBe(1);
+    expect(lab.direct.logs().filter((entry) => entry.event === 'comms.dial_retry')).toEqual([]);
   }, 30_000);
 
   it('an unknown SNI closed by the DU without a byte: a reset, never a clean empty answer', async () => {

@@ -4,14 +4,19 @@
 // key matches the certificate, both parse) before it replaces the old one, so
 // a rotation caught half-written — new certificate, old key — keeps the old
 // pair until the key arrives too. Tunnels already open keep what they had;
-// new tunnels take the current set.
+// new tunnels take the current set. The CA is also parsed here, once per
+// load, for the PKI's check of the DU's certificate (dial.ts).
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type forge from 'node-forge';
+import { parseCertificatePem } from '../pki/index.js';
 import type { FileStat, Files, Log, Clock, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
 import { fileProblem } from './config.js';
 
 export interface Credentials {
   caPem: string;
+  /** caPem parsed for verifyPeerCertificate (src/runtime/pki), once per load. */
+  caCertificate: forge.pki.Certificate;
   certPem: string;
   keyPem: string;
   /** Subject and serial of the certificate, for logs. */
@@ -141,8 +146,10 @@ async function readCredentials(files: Files, paths: CredentialFiles, generation:
     texts[key] = data.toString('utf8');
   }
   const { caFile: caPem = '', certFile: certPem = '', keyFile: keyPem = '' } = texts;
+  let caCertificate: forge.pki.Certificate;
   try {
     new X509Certificate(caPem);
+    caCertificate = parseCertificatePem(caPem);
   } catch (error) {
     return `tls.caFile: ${paths.caFile} is not a PEM certificate: ${String(error)}`;
   }
@@ -159,5 +166,5 @@ async function readCredentials(files: Files, paths: CredentialFiles, generation:
   } catch (error) {
     return `tls.keyFile: ${paths.keyFile} is not a usable private key: ${String(error)}`;
   }
-  return { caPem, certPem, keyPem, subject: certificate.subject.replace(/\n/g, ','), serial: certificate.serialNumber, generation };
+  return { caPem, caCertificate, certPem, keyPem, subject: certificate.subject.replace(/\n/g, ','), serial: certificate.serialNumber, generation };
 }

@@ -1,10 +1,19 @@
 // Reaching the DU for one tunnel: TCP directly or through the HTTP proxy
 // (CONNECT, Basic auth), then TLS 1.3 with our client certificate and the
 // service's SNI, verifying the DU by our CA and by du.serverName (not by the
-// SNI, which only picks the backend). Resolves once secureConnect has come;
-// every failure rejects with a classified TunnelError and leaves nothing open.
-import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+// SNI, which only picks the backend). Resolves once secureConnect has come
+// and the DU's certificate passed; every failure rejects with a classified
+// TunnelError and leaves nothing open.
+//
+// Time (src/runtime/pki/README.md): OpenSSL judges certificate validity on
+// the real wall clock, the simulation runs on a virtual one. So OpenSSL does
+// not decide (rejectUnauthorized: false); after secureConnect the PKI's
+// verifyPeerCertificate judges the DU's certificate on the platform clock,
+// then OpenSSL's verdict counts unless it is only about time. This is done
+// before the promise resolves, and nothing writes to the TLS socket before
+// that: the relay (which pipes the local client in) starts only afterwards.
+import type { TLSSocket } from 'node:tls';
+import { OPENSSL_TIME_ERRORS, PkiError, verifyPeerCertificate } from '../pki/index.js';
 import type { Platform, StreamSocket } from '../platform/types.js';
 import { PlatformError, errorCode } from '../platform/errors.js';
 import { dialViaProxy } from '../proxy/connect-client.js';
@@ -81,8 +90,10 @@ function handshake({ platform, config, credentials, sni }: DialRequest, raw: Str
       cert: credentials.certPem,
       key: credentials.keyPem,
       minVersion: 'TLSv1.3',
-      rejectUnauthorized: true,
-      checkServerIdentity: (_sni: string, certificate: PeerCertificate) => checkDuName(serverName, certificate),
+      // OpenSSL's verdict (real clock) is not final: see checkDuCertificate.
+      rejectUnauthorized: false,
+      // The name is the PKI's check (du.serverName, not the SNI): authorizationError is OpenSSL's alone.
+      checkServerIdentity: () => undefined,
       handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
     });
   } catch (error) {
@@ -100,6 +111,14 @@ function handshake({ platform, config, credentials, sni }: DialRequest, raw: Str
     const onSecure = (): void => {
       tls.off('error', onError);
       raw.off('error', onError);
+      tls.off('close', onClose);
+      // Synchronously, before resolving: no client byte can reach the TLS socket before this passes.
+      const refusal = checkDuCertificate(tls, credentials, platform.clock.now(), serverName);
+      if (refusal !== undefined) {
+        failBoth(tls, raw);
+        reject(refusal);
+        return;
+      }
       resolve({ tls, raw, ticketSeen: () => ticket });
     };
     const onError = (error: Error): void => {
@@ -113,15 +132,30 @@ function handshake({ platform, config, credentials, sni }: DialRequest, raw: Str
     tls.once('error', onError);
     raw.once('error', onError);
     tls.once('close', onClose);
-    tls.once('secureConnect', () => tls.off('close', onClose));
   });
 }
 
-/** The DU's certificate must name du.serverName (SAN DNS, or CN when there is no SAN). */
-function checkDuName(serverName: string, certificate: PeerCertificate): Error | undefined {
-  const matched = new X509Certificate(certificate.raw).checkHost(serverName);
-  if (matched !== undefined) return undefined;
-  return Object.assign(new Error(`DU certificate is not valid for ${serverName}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+/**
+ * The DU's certificate, as the DU gateway judges its clients (du/gateway.ts):
+ * the PKI's verdict first — issued by our CA, both inside their windows on
+ * the platform clock, serverAuth, names du.serverName (SAN) — then OpenSSL's
+ * errors other than time (its time verdict is on the real clock). In this
+ * order the reported failure never depends on the real date.
+ */
+function checkDuCertificate(tls: TLSSocket, credentials: Credentials, nowMs: number, serverName: string): TunnelError | undefined {
+  const der = tls.getPeerCertificate(true).raw as Buffer | undefined;
+  if (der === undefined || der.length === 0) return new TunnelError('server-untrusted', 'the DU presented no certificate');
+  try {
+    verifyPeerCertificate(der, { caCertificate: credentials.caCertificate, nowMs, purpose: 'serverAuth', expectedName: serverName });
+  } catch (error) {
+    const code = error instanceof PkiError ? error.code : errorCode(error);
+    return new TunnelError('server-untrusted', `DU certificate: ${describeError(error)}`, code);
+  }
+  const openSslError = tls.authorizationError === null || tls.authorizationError === undefined ? undefined : String(tls.authorizationError);
+  if (openSslError !== undefined && !OPENSSL_TIME_ERRORS.has(openSslError)) {
+    return new TunnelError('server-untrusted', `DU certificate: OpenSSL: ${openSslError}`, openSslError);
+  }
+  return undefined;
 }
 
 /** Resets the TCP under a TLS socket and destroys both, swallowing their late errors. */

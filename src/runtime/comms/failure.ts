@@ -6,7 +6,7 @@ import { errorCode } from '../platform/errors.js';
 export type FailureReason =
   /** The DU refused our certificate or this tunnel: a TLS alert, or an end/reset before it confirmed us. */
   | 'auth-refused'
-  /** We refused the DU: its certificate is not from our CA or not for du.serverName. */
+  /** We refused the DU: its certificate is not from our CA, outside its window (platform clock), or not for du.serverName. */
   | 'server-untrusted'
   /** The HTTP proxy refused the CONNECT (407, 403, other non-2xx, a garbled answer). */
   | 'proxy-refused'
@@ -48,7 +48,7 @@ export class TunnelError extends Error {
 /** Errors that mean "the path is broken", wherever they happen. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** Our own verification of the DU's certificate (Node's / OpenSSL's codes). */
+/** Node's / OpenSSL's codes for a refused DU certificate (dial.ts's own check gives server-untrusted directly). */
 const SERVER_UNTRUSTED_PATTERN = /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|ERR_TLS_CERT)/;
 
 /** Where the tunnel was when the error came. */
