@@ -4,11 +4,12 @@ import { apiserverDown } from './apiserver-down.js';
 import { etcdCrash } from './etcd-crash.js';
 import { etcdPartition } from './etcd-partition.js';
 import { failover } from './failover.js';
+import { natProxy } from './nat-proxy.js';
 import { preempt } from './preempt.js';
 import { splitBrain } from './split-brain.js';
 import { streams } from './streams.js';
 import { vipMinority } from './vip-minority.js';
 
 export const scenarios: ReadonlyMap<string, Scenario> = new Map(
-  [failover, preempt, splitBrain, apiserverDown, streams, etcdPartition, etcdCrash, vipMinority].map((scenario) => [scenario.name, scenario]),
+  [failover, preempt, splitBrain, apiserverDown, streams, etcdPartition, etcdCrash, vipMinority, natProxy].map((scenario) => [scenario.name, scenario]),
 );
