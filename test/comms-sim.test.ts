@@ -370,6 +370,49 @@ describe('comms tunnels on the simulated network', () => {
     expect(comms.metrics().failures['auth-refused']).toBe(1);
     // Not a network problem: no re-dial.
     expect(lab.natted.logs().filter((entry) => entry.event === 'comms.dial_retry')).toEqual([]);
+    // Direct: a reset before confirmation is unambiguous, never retried.
+    expect(comms.metrics().failures['ambiguous-reset']).toBe(0);
+  }, 30_000);
+
+  it('through the proxy, a DU that refuses the client certificate: retried exactly once (ambiguous-reset), then auth-refused and a reset', async () => {
+    const lab = buildLab(31, { duTrusts: 'otherCa' });
+    installComms(lab.natted, { viaProxy: true });
+    const comms = await bootLab(lab, lab.natted);
+    const exchange = localClient(lab, lab.natted, PORTS.echo, pattern(10_000, 4));
+    await runUntil(lab.world, () => settled(exchange.recording), 30_000);
+    expectNoFailures(lab.world);
+    expect(exchange.recording.errorCode).toBe('ECONNRESET');
+    expect(exchange.recording.ended).toBe(false);
+    expect(exchange.recording.bytes).toBe(0);
+    expect(lab.standIn!.connections).toEqual([]);
+    // Two handshakes reached the DU: the first and its one retry.
+    expect(lab.standIn!.tlsClientErrors.length).toBe(2);
+    expect(failedReasons(lab.natted)).toEqual(['auth-refused']);
+    const retries = lab.natted.logs().filter((entry) => entry.event === 'comms.dial_retry');
+    expect(retries.map((entry) => entry.fields['reason'])).toEqual(['ambiguous-reset']);
+    expect(comms.metrics().failures['ambiguous-reset']).toBe(1);
+    expect(comms.metrics().failures['auth-refused']).toBe(1);
+  }, 30_000);
+
+  it('through the proxy, a proxy restart during the handshake: the tunnel is re-dialled and the local client is served', async () => {
+    const lab = buildLab(32);
+    installComms(lab.natted, { viaProxy: true, extra: { limits: { dialAttemptsMax: 6, backoffBaseMs: 200, backoffCapMs: 2_000 } } });
+    const comms = await bootLab(lab, lab.natted);
+    const data = pattern(20_000, 12);
+    const exchange = localClient(lab, lab.natted, PORTS.echo, data);
+    // The first CONNECT is up: the TLS handshake is under way through it. The proxy restarts and resets it.
+    await runUntil(lab.world, () => lab.proxy.logs().some((entry) => entry.event === 'proxy.tunnel_opened'), 10_000);
+    void lab.proxy.processes.restart('proxy');
+    await runUntil(lab.world, () => settled(exchange.recording), 30_000);
+    expectNoFailures(lab.world);
+    expect(exchange.recording.error).toBeUndefined();
+    expect(exchange.recording.ended).toBe(true);
+    expect(exchange.recording.received().equals(data)).toBe(true);
+    expect(failedReasons(lab.natted)).toEqual([]);
+    const retries = lab.natted.logs().filter((entry) => entry.event === 'comms.dial_retry').map((entry) => entry.fields['reason']);
+    expect(retries[0]).toBe('ambiguous-reset');
+    expect(comms.metrics().failures['ambiguous-reset']).toBe(1);
+    expect(comms.metrics().failures['auth-refused']).toBe(0);
   }, 30_000);
 
   it('a client certificate from another CA is refused the same way (auth-refused, reset)', async () => {

@@ -174,6 +174,21 @@ describe('failure classification', () => {
   ] as const)('%s: %s → %s', (phase, error, reason) => {
     expect(classifyRemoteFailure(phase, error)).toBe(reason);
   });
+
+  // Through the proxy an end/reset before confirmation is ambiguous (a refusing DU, or a restarting
+  // proxy): service.ts retries it once. A TLS alert is the DU's unambiguous "no".
+  it.each([
+    ['handshake', new PlatformError('ECONNRESET', 'x'), 'ambiguous-reset'],
+    ['unconfirmed', undefined, 'ambiguous-reset'],
+    ['unconfirmed', new PlatformError('ECONNRESET', 'x'), 'ambiguous-reset'],
+    ['handshake', Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), 'auth-refused'],
+    ['unconfirmed', Object.assign(new Error('x'), { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }), 'auth-refused'],
+    ['unconfirmed', new PlatformError('EHOSTUNREACH', 'x'), 'network'],
+    ['relaying', new PlatformError('ECONNRESET', 'x'), 'remote-reset'],
+    ['dial', new PlatformError('ECONNRESET', 'x'), 'network'],
+  ] as const)('through the proxy, %s: %s → %s', (phase, error, reason) => {
+    expect(classifyRemoteFailure(phase, error, { viaProxy: true })).toBe(reason);
+  });
 });
 
 describe('Prometheus text', () => {

@@ -125,7 +125,7 @@ function handshake({ platform, config, credentials, sni }: DialRequest, raw: Str
       tls.off('secureConnect', onSecure);
       tls.off('close', onClose);
       failBoth(tls, raw);
-      reject(asTunnelError('handshake', error));
+      reject(asTunnelError('handshake', error, { viaProxy: config.proxy !== undefined }));
     };
     const onClose = (): void => onError(new PlatformError('ECONNRESET', 'DU closed the connection during the TLS handshake'));
     tls.once('secureConnect', onSecure);
@@ -166,8 +166,61 @@ export function failBoth(tls: TLSSocket, raw: StreamSocket): void {
   if (!tls.destroyed) tls.destroy();
 }
 
-export function asTunnelError(phase: FailurePhase, error: unknown): TunnelError {
+export function asTunnelError(phase: FailurePhase, error: unknown, path: { viaProxy?: boolean } = {}): TunnelError {
   if (error instanceof TunnelError) return error;
   const code = errorCode(error);
-  return new TunnelError(classifyRemoteFailure(phase, error), `${phase}: ${describeError(error)}`, code);
+  return new TunnelError(classifyRemoteFailure(phase, error, path), `${phase}: ${describeError(error)}`, code);
+}
+
+/**
+ * Through the proxy, before the relay starts (so before any client byte is
+ * written to the DU): waits for the DU's confirmation — a TLS 1.3 session
+ * ticket — for at most `timeoutMs`. An end or reset meanwhile is
+ * 'ambiguous-reset' (a refusing DU or a dying proxy), which the dial loop may
+ * retry without risk of duplicating anything. Resolves with the connection
+ * (taken as confirmed on timeout, as the relay would), or as it is when
+ * `signal` aborts (the caller checks it); rejects with a TunnelError after
+ * resetting both sockets.
+ */
+export function awaitConfirmation(connection: DuConnection, clock: Platform['clock'], timeoutMs: number, signal: AbortSignal): Promise<DuConnection> {
+  const { tls, raw } = connection;
+  if (connection.ticketSeen() || signal.aborted) return Promise.resolve(connection);
+  return new Promise<DuConnection>((resolve, reject) => {
+    const cleanup = (): void => {
+      clock.clearTimer(timer);
+      tls.off('session', onConfirmed);
+      tls.off('error', onError);
+      raw.off('error', onError);
+      raw.off('end', onEnd);
+      raw.off('close', onEnd);
+      tls.off('close', onEnd);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onConfirmed = (): void => {
+      cleanup();
+      resolve(connection);
+    };
+    const onTimeout = (): void => {
+      cleanup();
+      resolve({ tls, raw, ticketSeen: () => true });
+    };
+    const onAbort = (): void => {
+      cleanup();
+      resolve(connection);
+    };
+    const onError = (error: Error | undefined): void => {
+      cleanup();
+      failBoth(tls, raw);
+      reject(asTunnelError('unconfirmed', error, { viaProxy: true }));
+    };
+    const onEnd = (): void => onError(undefined);
+    const timer = clock.setTimeout(onTimeout, timeoutMs);
+    tls.once('session', onConfirmed);
+    tls.once('error', onError);
+    raw.once('error', onError);
+    raw.once('end', onEnd);
+    raw.once('close', onEnd);
+    tls.once('close', onEnd);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -6,6 +6,12 @@ import { errorCode } from '../platform/errors.js';
 export type FailureReason =
   /** The DU refused our certificate or this tunnel: a TLS alert, or an end/reset before it confirmed us. */
   | 'auth-refused'
+  /**
+   * Through the proxy only: an end/reset (not a TLS alert) before the DU confirmed us. The DU refusing
+   * our certificate and the proxy dying (restart, crash) look the same at the TCP level, so the dial is
+   * retried once (bounded by limits.dialAttemptsMax); a second one is auth-refused. Counted per attempt.
+   */
+  | 'ambiguous-reset'
   /** We refused the DU: its certificate is not from our CA, outside its window (platform clock), or not for du.serverName. */
   | 'server-untrusted'
   /** The HTTP proxy refused the CONNECT (407, 403, other non-2xx, a garbled answer). */
@@ -26,7 +32,7 @@ export type FailureReason =
   | 'stopped';
 
 export const FAILURE_REASONS: readonly FailureReason[] = [
-  'auth-refused', 'server-untrusted', 'proxy-refused', 'network', 'remote-reset', 'local-reset', 'idle-timeout', 'limit', 'credentials', 'stopped',
+  'auth-refused', 'ambiguous-reset', 'server-untrusted', 'proxy-refused', 'network', 'remote-reset', 'local-reset', 'idle-timeout', 'limit', 'credentials', 'stopped',
 ];
 
 /** A tunnel failure with a stable code, e.g. ERR_TUNNEL_AUTH_REFUSED. */
@@ -51,6 +57,9 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENE
 /** Node's / OpenSSL's codes for a refused DU certificate (dial.ts's own check gives server-untrusted directly). */
 const SERVER_UNTRUSTED_PATTERN = /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|ERR_TLS_CERT)/;
 
+/** A bare end-of-stream ('EOF') or a reset: what a refusing DU and a dying proxy have in common. */
+const RESET_OR_EOF_CODES = new Set(['EOF', 'ECONNRESET', 'ECONNABORTED']);
+
 /** Where the tunnel was when the error came. */
 export type FailurePhase =
   /** Reaching the DU: TCP connect or the proxy's CONNECT. */
@@ -63,7 +72,7 @@ export type FailurePhase =
   | 'relaying';
 
 /** Classifies an error from the DU side of a tunnel (undefined error: a bare end-of-stream). */
-export function classifyRemoteFailure(phase: FailurePhase, error: unknown): FailureReason {
+export function classifyRemoteFailure(phase: FailurePhase, error: unknown, path: { viaProxy?: boolean } = {}): FailureReason {
   const code = error === undefined ? 'EOF' : (errorCode(error) ?? '');
   if (phase === 'dial') {
     if (code.startsWith('ERR_PROXY_')) return code === 'ERR_PROXY_UPSTREAM' || code === 'ERR_PROXY_CLOSED' ? 'network' : 'proxy-refused';
@@ -77,8 +86,11 @@ export function classifyRemoteFailure(phase: FailurePhase, error: unknown): Fail
   // An end or reset in the handshake, or after it but before the DU confirmed
   // us: the TLS 1.3 shape of "your certificate is refused" (haproxy with
   // `verify required` resets; Node's server closes after its alert), or an
-  // unknown SNI closed without a byte.
-  if (phase === 'handshake' || phase === 'unconfirmed') return 'auth-refused';
+  // unknown SNI closed without a byte. Through a proxy, an end or reset is
+  // also what a proxy restart looks like: ambiguous (service.ts retries it once).
+  if (phase === 'handshake' || phase === 'unconfirmed') {
+    return path.viaProxy === true && RESET_OR_EOF_CODES.has(code) ? 'ambiguous-reset' : 'auth-refused';
+  }
   return 'remote-reset';
 }
 

@@ -2,15 +2,16 @@
 // every accepted local connection becomes its own mutually authenticated TLS
 // tunnel to the DU with that service's SNI (DESIGN.md, "comms").
 //
-// Per local connection: dial (retrying network failures with the shared
-// backoff, bounded by limits.dialAttemptsMax), TLS, then relay. Any failure
+// Per local connection: dial (retrying network failures, and one ambiguous
+// reset through the proxy, with the shared backoff, bounded by
+// limits.dialAttemptsMax), TLS, then relay. Any failure
 // resets the local connection and is counted and logged as
 // comms.tunnel_failed with its reason.
 import type { Platform, Service, StreamListener, StreamSocket } from '../platform/types.js';
 import { Backoff } from './backoff.js';
 import { LOOPBACK_HOST, type CommsConfig, type ServiceConfig } from './config.js';
 import { CredentialStore } from './credentials.js';
-import { dialDu, type DuConnection } from './dial.js';
+import { awaitConfirmation, dialDu, type DuConnection } from './dial.js';
 import { TunnelError, type FailureReason } from './failure.js';
 import { CommsMetrics, type CommsMetricsSnapshot } from './metrics.js';
 import { startRelay, type Relay, type RelayResult } from './relay.js';
@@ -198,21 +199,45 @@ class Tunnel {
     });
   }
 
-  /** Dials until it works, a non-network failure, the attempt bound, or an abort. */
+  /**
+   * Dials until it works, a non-network failure, the attempt bound, or an
+   * abort. Through the proxy, it also waits for the DU's confirmation before
+   * handing over to the relay (no client byte is sent before), and retries
+   * one 'ambiguous-reset' (a refusing DU or a restarting proxy); a second one,
+   * or one with no attempt left, is 'auth-refused'.
+   */
   async #dialWithRetry(): Promise<DuConnection> {
-    const { platform, config, credentials, backoff, stopSignal, log } = this.context;
+    const { platform, config, credentials, metrics, backoff, stopSignal, log } = this.context;
     const signal = AbortSignal.any([this.#dialAbort.signal, stopSignal]);
+    let ambiguousSeen = false;
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw new Error('aborted');
       try {
         // Each attempt takes the current certificate: a reload applies at once.
-        return await dialDu({ platform, config, credentials: credentials.current, sni: this.service.sni });
+        const connection = await dialDu({ platform, config, credentials: credentials.current, sni: this.service.sni });
+        if (config.proxy === undefined) return connection;
+        return await awaitConfirmation(connection, platform.clock, config.limits.serverConfirmTimeoutMs, signal);
       } catch (error) {
-        if (!(error instanceof TunnelError) || error.reason !== 'network') throw error;
+        if (!(error instanceof TunnelError)) throw error;
+        if (error.reason === 'ambiguous-reset') {
+          const refused = new TunnelError('auth-refused', error.message.replace(/^ERR_TUNNEL_AMBIGUOUS_RESET: /, ''), error.underlyingCode);
+          if (ambiguousSeen || attempt >= config.limits.dialAttemptsMax || signal.aborted) throw refused;
+          ambiguousSeen = true;
+          // Counted per attempt; the tunnel's own outcome is logged as comms.tunnel_failed (or not at all).
+          metrics.failed('ambiguous-reset');
+        } else if (error.reason === 'network') {
+          if (attempt >= config.limits.dialAttemptsMax || signal.aborted) {
+            backoff.failed();
+            throw error;
+          }
+        } else {
+          throw error;
+        }
         backoff.failed();
-        if (attempt >= config.limits.dialAttemptsMax || signal.aborted) throw error;
         const delayMs = backoff.delayMs(platform.random.float());
-        log.info('comms.dial_retry', { tunnel: this.id, service: this.service.name, attempt, delayMs, failures: backoff.failures, code: error.underlyingCode });
+        log.info('comms.dial_retry', {
+          tunnel: this.id, service: this.service.name, reason: error.reason, attempt, delayMs, failures: backoff.failures, code: error.underlyingCode,
+        });
         await platform.clock.sleep(delayMs, signal).catch(() => undefined);
       }
     }
