@@ -46,7 +46,7 @@ import { resolveDuGatewayConfig, type DuBackend, type DuGatewayConfig, type Reso
 import {
   refusalClose, refusalForHandshakeError, refusalForPkiError, type RefusalReason,
 } from './refusal.js';
-import { openRelay, type Relay, type RelayCloseReason } from './relay.js';
+import { openRelay, socketEndpoint, type Relay, type RelayCloseReason } from '../net/relay.js';
 import { readRevocationFile } from './revocation.js';
 import { streamUnder } from './tls-stream.js';
 
@@ -68,7 +68,7 @@ export interface DuGatewayStats {
   /** Dial failures, by error code ('ETIMEDOUT' for the connect timeout). */
   backendFailuresByCode: Record<string, number>;
   /** Tunnels that ran, by how they ended. */
-  tunnelsClosedByReason: Partial<Record<RelayCloseReason, number>>;
+  tunnelsClosedByReason: Partial<Record<RelayCloseReason<'backend'>, number>>;
   /** Entries in the revocation list now in force. */
   revokedSerials: number;
 }
@@ -104,7 +104,7 @@ class Gateway {
   readonly #log: Log;
   /** Accepted TCP streams not yet closed; also what streamUnder trusts. */
   readonly #accepted = new Set<StreamSocket>();
-  readonly #relays = new Set<Relay>();
+  readonly #relays = new Set<Relay<'backend'>>();
   readonly #tunnelsPerHost = new Map<string, number>();
   readonly #stats: DuGatewayStats = {
     accepted: 0, connectionsOpen: 0, tunnelsOpen: 0, tunnelsTotal: 0, bytesUp: 0, bytesDown: 0,
@@ -367,8 +367,9 @@ class Gateway {
       clock.clearTimer(timer);
       tlsSocket.removeListener('close', onClientGone);
       log.info('du.tunnel_opened', { backend: `${backend.host}:${backend.port}` });
-      const relay = openRelay({ stream: tlsSocket, reset: resetClient }, target, {
+      const relay = openRelay({ stream: tlsSocket, reset: resetClient }, socketEndpoint(target), {
         clock,
+        targetName: 'backend',
         idleTimeoutMs: this.#settings.idleTimeoutMs,
         onBytes: (direction, byteCount) => {
           if (direction === 'up') this.#stats.bytesUp += byteCount;

@@ -15,8 +15,7 @@ import type { ConnectRequest } from './connect-request.js';
 import type { ResolvedProxyConfig } from './proxy-config.js';
 import { connectionEstablished, formatRefusal } from './responses.js';
 import type { ProxyStatus } from './responses.js';
-import { openTunnel } from './tunnel.js';
-import type { Tunnel, TunnelDirection, TunnelResult } from './tunnel.js';
+import { openRelay, socketEndpoint, type Relay, type RelayDirection, type RelayResult } from '../net/relay.js';
 
 /** What a connection needs from its service. */
 export interface ConnectionContext {
@@ -25,7 +24,7 @@ export interface ConnectionContext {
   checkAuth: BasicAuthChecker | undefined;
   log: Log;
   recordStatus(status: ProxyStatus): void;
-  recordBytes(direction: TunnelDirection, byteCount: number): void;
+  recordBytes(direction: RelayDirection, byteCount: number): void;
   tunnelOpened(): void;
   tunnelClosed(): void;
   /** Called once, when the client connection and any target connection are gone. */
@@ -50,7 +49,7 @@ export class ProxyConnection {
   #phase: ConnectionPhase = 'head';
   #timer: TimerHandle | undefined;
   #target: StreamSocket | undefined;
-  #tunnel: Tunnel | undefined;
+  #tunnel: Relay<'target'> | undefined;
   readonly #onHeadData = (chunk: Buffer): void => this.#parse(chunk);
 
   constructor(context: ConnectionContext, client: StreamSocket, connectionId: number) {
@@ -168,8 +167,9 @@ export class ProxyConnection {
     this.#context.tunnelOpened();
     this.#log.info('proxy.tunnel_opened', fields);
     this.#client.write(connectionEstablished);
-    this.#tunnel = openTunnel(this.#client, target, {
+    this.#tunnel = openRelay(socketEndpoint(this.#client), socketEndpoint(target), {
       clock: this.#clock,
+      targetName: 'target',
       idleTimeoutMs: this.#context.config.idleTimeoutMs,
       initialUp: request.rest,
       onBytes: (direction, byteCount) => this.#context.recordBytes(direction, byteCount),
@@ -177,7 +177,7 @@ export class ProxyConnection {
     });
   }
 
-  #onTunnelClosed(result: TunnelResult, fields: { target: string; username: string | undefined }): void {
+  #onTunnelClosed(result: RelayResult<'target'>, fields: { target: string; username: string | undefined }): void {
     this.#context.tunnelClosed();
     const level = result.reason === 'completed' ? 'info' : 'warn';
     this.#log[level]('proxy.tunnel_closed', { ...fields, ...result });
