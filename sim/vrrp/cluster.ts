@@ -15,6 +15,7 @@ import { apiserverStandinMain, APISERVER_PORT } from '../../src/runtime/kube/api
 import { checkApiserverMain, CHECK_APISERVER_PATH } from '../../src/runtime/kube/check-apiserver.js';
 import { startApiProbes, type ProbeRecord } from '../workloads/api-probe.js';
 import { VipObserver } from './vip-observer.js';
+import { VRRP_IFACE } from './timeline.js';
 import { etcdMemberMain } from '../etcd/member/member.js';
 import { kubeletMain } from '../../src/runtime/kube/kubelet.js';
 import { CLIENT_PORT } from '../etcd/member/flags.js';
@@ -96,7 +97,7 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
   }
   const masters = options.masters.map((spec, index) => {
     const host = world.host(`${prefix}${spec.name}`, { schedulerJitterMs: 4 });
-    world.attach(host, lan, `198.18.${subnet}.${11 + index}/24`, { iface: 'eth0' });
+    world.attach(host, lan, `198.18.${subnet}.${11 + index}/24`, { iface: VRRP_IFACE });
     if (etcdNet !== undefined) world.attach(host, etcdNet, `${etcdIpOf(index)}/24`, { iface: 'eth1' });
     const conf: ProductConfOptions = { vip, password: AUTH_PASS, ...options.conf, ...spec.conf };
     confs.set(host.name, conf);
@@ -119,7 +120,7 @@ export function addVrrpCluster(world: World, options: VrrpClusterOptions): VrrpC
   const probes: ProbeRecord[] = [];
   const workers = Array.from({ length: options.workers }, (_, index) => {
     const host = world.host(`${prefix}w${index + 1}`);
-    world.attach(host, lan, `198.18.${subnet}.${21 + index}/24`, { iface: 'eth0' });
+    world.attach(host, lan, `198.18.${subnet}.${21 + index}/24`, { iface: VRRP_IFACE });
     host.onBoot((platform) =>
       startApiProbes(platform, {
         worker: host.name,

@@ -7,7 +7,7 @@ import type { Fault } from '../network/faults.js';
 import type { HoldInterval } from './vip-observer.js';
 import { skewTimeMs } from '../../src/runtime/keepalived/vrrp/timing.js';
 import { PROPAGATION_ALLOWANCE_MS, takeoverBoundMs } from './oracle.js';
-import { componentsAt, holdersAt, isHealthy, settledAtMs, stateAt, type HostState, type MasterInfo, type VrrpTimeline } from './timeline.js';
+import { componentsAt, holdersAt, isHealthy, settledAtMs, stateAt, VRRP_IFACE, type HostState, type MasterInfo, type VrrpTimeline } from './timeline.js';
 
 
 /** The settling point, then every instant of the judged tail at which the holder set changes. */
@@ -173,7 +173,12 @@ function disturbedWithin(
   );
 }
 
-/** One-way partitions and degraded links not yet healed or restored at `atMs`. */
+/** A degrade or restore of every interface (no `iface`), or of the one VRRP uses. */
+function onVrrpLink(iface: string | undefined): boolean {
+  return iface === undefined || iface === VRRP_IFACE;
+}
+
+/** One-way partitions and degraded VRRP links not yet healed or restored at `atMs`. */
 function unmodelledFaultsInForce(timeline: VrrpTimeline, atMs: number): { oneWayCuts: number; degradedHosts: number } {
   const oneWay = new Set<string>();
   const degraded = new Set<string>();
@@ -183,8 +188,8 @@ function unmodelledFaultsInForce(timeline: VrrpTimeline, atMs: number): { oneWay
     else if (fault.kind === 'heal') {
       if (fault.id === undefined) oneWay.clear();
       else oneWay.delete(fault.id);
-    } else if (fault.kind === 'degrade') degraded.add(fault.host);
-    else if (fault.kind === 'restore') degraded.delete(fault.host);
+    } else if (fault.kind === 'degrade' && onVrrpLink(fault.iface)) degraded.add(fault.host);
+    else if (fault.kind === 'restore' && onVrrpLink(fault.iface)) degraded.delete(fault.host);
   }
   return { oneWayCuts: oneWay.size, degradedHosts: degraded.size };
 }

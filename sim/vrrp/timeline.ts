@@ -25,6 +25,9 @@ export interface MasterInfo {
   priority: number;
 }
 
+/** The interface VRRP runs on in the lab's clusters: a fault on another interface (say, an etcd network) does not touch it. */
+export const VRRP_IFACE = 'eth0';
+
 /** Everything the oracles judge, as data: a run's record, or a hand-made one. */
 export interface VrrpTimeline {
   masters: MasterInfo[];
