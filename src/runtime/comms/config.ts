@@ -39,6 +39,13 @@ export interface CommsLimits {
   serverConfirmTimeoutMs: number;
   /** A tunnel with no bytes either way for this long is reset. */
   idleTimeoutMs: number;
+  /**
+   * TCP keepalive on the connection to the DU (or the proxy) after this much
+   * silence: a NAT that reboots or forgets the flow leaves a tunnel waiting
+   * for answers that are dropped; probes find that out (a reset, or no
+   * answer) long before idleTimeoutMs. Probe interval and count are the host's.
+   */
+  keepAliveIdleMs: number;
 }
 
 export interface CommsConfig {
@@ -66,6 +73,7 @@ export const LIMIT_BOUNDS: Readonly<Record<keyof CommsLimits, readonly [number, 
   backoffCapMs: [5_000, 1, 10 * 60_000],
   serverConfirmTimeoutMs: [3_000, 1, 60_000],
   idleTimeoutMs: [3_600_000, 1, 7 * DAY_MS],
+  keepAliveIdleMs: [15_000, 1_000, DAY_MS],
 };
 
 /** Turns a parsed configuration document into a checked CommsConfig. */

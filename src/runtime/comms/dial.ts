@@ -51,14 +51,16 @@ function dialTcp({ platform, config }: DialRequest): Promise<StreamSocket> {
       target: { host: du.host, port: du.port },
       ...(proxy.auth === undefined ? {} : { auth: proxy.auth }),
       allowHalfOpen: true,
+      keepAliveIdleMs: limits.keepAliveIdleMs,
       timeoutMs: limits.dialTimeoutMs,
     });
   }
-  return connectDirect(platform, du.host, du.port, limits.dialTimeoutMs);
+  return connectDirect(platform, du.host, du.port, limits);
 }
 
-function connectDirect(platform: Platform, host: string, port: number, timeoutMs: number): Promise<StreamSocket> {
-  const socket = platform.streams.connect({ host, port, allowHalfOpen: true });
+function connectDirect(platform: Platform, host: string, port: number, limits: CommsConfig['limits']): Promise<StreamSocket> {
+  const timeoutMs = limits.dialTimeoutMs;
+  const socket = platform.streams.connect({ host, port, allowHalfOpen: true, keepAliveIdleMs: limits.keepAliveIdleMs });
   return new Promise<StreamSocket>((resolve, reject) => {
     const finish = (error: Error | undefined): void => {
       platform.clock.clearTimer(timer);
@@ -178,49 +180,60 @@ export function asTunnelError(phase: FailurePhase, error: unknown, path: { viaPr
  * ticket — for at most `timeoutMs`. An end or reset meanwhile is
  * 'ambiguous-reset' (a refusing DU or a dying proxy), which the dial loop may
  * retry without risk of duplicating anything. Resolves with the connection
- * (taken as confirmed on timeout, as the relay would), or as it is when
- * `signal` aborts (the caller checks it); rejects with a TunnelError after
- * resetting both sockets.
+ * when the ticket comes, when the wait runs out (a DU that sends no tickets:
+ * the relay starts anyway, and a later end is clean only if the DU has spoken
+ * by then, see relay.ts), or when `signal` aborts (the caller checks it);
+ * rejects with a TunnelError after resetting both sockets.
  */
 export function awaitConfirmation(connection: DuConnection, clock: Platform['clock'], timeoutMs: number, signal: AbortSignal): Promise<DuConnection> {
   const { tls, raw } = connection;
-  if (connection.ticketSeen() || signal.aborted) return Promise.resolve(connection);
+  if (signal.aborted) return Promise.resolve(connection);
   return new Promise<DuConnection>((resolve, reject) => {
     const cleanup = (): void => {
       clock.clearTimer(timer);
       tls.off('session', onConfirmed);
       tls.off('error', onError);
+      tls.off('end', onEnd);
+      tls.off('close', onEnd);
       raw.off('error', onError);
       raw.off('end', onEnd);
       raw.off('close', onEnd);
-      tls.off('close', onEnd);
       signal.removeEventListener('abort', onAbort);
     };
+    const settle = (): void => {
+      cleanup();
+      resolve(connection);
+    };
+    // Resolve from a timer, never inside 'session': Node emits it while it is
+    // still processing the records it read, and a record written from there
+    // (synchronously, in a microtask or in nextTick) never reaches the peer
+    // intact — the DU then fails the next one with bad_record_mac. The
+    // listeners stay until then, so an end or an error in between is still
+    // judged here.
     const onConfirmed = (): void => {
-      cleanup();
-      resolve(connection);
+      tls.off('session', onConfirmed);
+      clock.clearTimer(timer);
+      timer = clock.setTimeout(settle, 0);
     };
-    const onTimeout = (): void => {
-      cleanup();
-      resolve({ tls, raw, ticketSeen: () => true });
-    };
-    const onAbort = (): void => {
-      cleanup();
-      resolve(connection);
-    };
+    // As it is: claiming a ticket here would let a refusal that is still on its way end the tunnel cleanly.
+    const onTimeout = settle;
+    const onAbort = settle;
     const onError = (error: Error | undefined): void => {
       cleanup();
       failBoth(tls, raw);
       reject(asTunnelError('unconfirmed', error, { viaProxy: true }));
     };
     const onEnd = (): void => onError(undefined);
-    const timer = clock.setTimeout(onTimeout, timeoutMs);
+    let timer = clock.setTimeout(onTimeout, timeoutMs);
     tls.once('session', onConfirmed);
     tls.once('error', onError);
+    // Once TLS owns the TCP stream, only the TLS socket reports the DU's end.
+    tls.once('end', onEnd);
+    tls.once('close', onEnd);
     raw.once('error', onError);
     raw.once('end', onEnd);
     raw.once('close', onEnd);
-    tls.once('close', onEnd);
     signal.addEventListener('abort', onAbort, { once: true });
+    if (connection.ticketSeen()) onConfirmed();
   });
 }
