@@ -23,6 +23,8 @@ import { SIM_EPOCH_MS } from '../sim/network/engine.js';
 import { Rng } from '../sim/network/rng.js';
 import type { Random } from '../src/runtime/platform/types.js';
 import { createCertificateAuthority, issueCertificate } from './helpers/certs.js';
+import { BAD_SIGNATURE_CODES, refusalForHandshakeError } from '../src/runtime/du/refusal.js';
+import { keyWithForeignSecret } from '../sim/workloads/tls-probe.js';
 
 const DU_IP = '198.18.0.2';
 const CLIENT_IP = '198.18.0.1';
@@ -503,5 +505,100 @@ describe('DU gateway: certificate time is judged on the platform clock (PKI cert
     expect(refusals()).toEqual([{ reason: 'revoked', sni: REGISTRY_SNI, subject: 'host-6', serial: serialOf(cert) }]);
     expect(backends.registry.received).toBe('beforeother host');
     expect(backends.registry.connections).toBe(2);
+  });
+});
+
+describe('DU gateway: a certificate without its key (bad-signature)', () => {
+  it('classifies every OpenSSL signature-check code as bad-signature, and only those', () => {
+    // What the gateway saw in 4 000 handshakes with a copied certificate (see BAD_SIGNATURE_CODES), and the siblings of those checks.
+    for (const code of ['ERR_SSL_LAST_OCTET_INVALID', 'ERR_SSL_FIRST_OCTET_INVALID', 'ERR_SSL_SALT_LENGTH_RECOVERY_FAILED', 'ERR_SSL_INVALID_PADDING', 'ERR_SSL_BLOCK_TYPE_IS_NOT_01']) {
+      expect(BAD_SIGNATURE_CODES.has(code), code).toBe(true);
+    }
+    for (const code of BAD_SIGNATURE_CODES) expect(refusalForHandshakeError(code), code).toBe('bad-signature');
+    expect(refusalForHandshakeError('ETIMEDOUT')).toBe('handshake-timeout');
+    expect(refusalForHandshakeError('ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE')).toBe('no-client-cert');
+    for (const code of ['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_NO_SHARED_CIPHER', 'ECONNRESET', 'ERR_SSL_BAD_SIGNATURE_TYPE', undefined]) {
+      expect(refusalForHandshakeError(code), String(code)).toBe('tls-error');
+    }
+  });
+
+  it('refuses a valid DU certificate offered with a key that only looks like its key, with a detail that does not vary', async () => {
+    const { world, backends, gateway, connect, refusals, du } = await lab();
+    // host-1's certificate (public) paired with another key's secret half: the CertificateVerify cannot verify.
+    const thief = await seededKeySource(Rng.fromSeed(7).fork('thief')).generateRsaKey();
+    const stolen: TestCert = { certPem: pki.host1.certPem, keyPem: keyWithForeignSecret(pki.host1.certPem, thief.privateKey) };
+    const attemptsMax = 6;
+    const clients: ClientRecord[] = [];
+    for (let attempt = 0; attempt < attemptsMax; attempt++) {
+      clients.push(connect({ cert: stolen, servername: attempt % 2 === 0 ? REGISTRY_SNI : API_SNI, send: 'secret bytes', end: false }));
+      await world.run({ forMs: 500 });
+    }
+    await world.run({ forMs: 2_000 });
+    expect(world.failures).toEqual([]);
+
+    expect(backends.registry.connections + backends.api.connections).toBe(0);
+    for (const client of clients) {
+      expect(client.received).toBe('');
+      expect(client.closed).toBe(true);
+      // The server's alert 51 (decrypt_error), unless the reset right behind it overtook it.
+      expect(['ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR', 'ECONNRESET']).toContain(client.error);
+    }
+    const stats = gateway().stats();
+    expect(stats.refusedByReason).toEqual({ 'bad-signature': attemptsMax });
+    expect(stats.tunnelsTotal).toBe(0);
+    expect(refusals().map((refusal) => refusal.reason)).toEqual(Array(attemptsMax).fill('bad-signature'));
+    // Which padding check failed is random (OpenSSL: first or last octet): the trace must not say.
+    const details = new Set(du.logs().filter((entry) => entry.event === 'du.refused').map((entry) => entry.fields['detail']));
+    expect(details).toEqual(new Set(["CertificateVerify does not verify with the certificate's public key"]));
+  });
+});
+
+describe('DU gateway: session tickets do not make the trace random', () => {
+  it('sends session tickets of one size whatever the client certificate, and the client still gets them', async () => {
+    const { world, client } = await lab();
+    const rng = Rng.fromSeed(11);
+    const keys = seededKeySource(rng.fork('keys'));
+    const random = rng.fork('random');
+    // Host ids of 1 to 8 characters: certificate lengths in steps of 2 bytes. With OpenSSL's stateless
+    // tickets the encrypted session (holding the certificate) varied by a cipher block from one
+    // handshake to the next for some lengths (measured: "good", 4 characters, under this CA's name).
+    const hostIds = ['a', 'ab', 'abc', 'good', 'abcde', 'abcdef', 'abcdefg', 'abcdefgh'];
+    const handshakesPerHost = 5;
+    const bytesDownByHost = new Map<string, Set<number>>();
+    let sessionsMin = Infinity;
+    for (const hostId of hostIds) {
+      const cert = await hostCert(pki.ca, keys, random, hostId);
+      const sizes = new Set<number>();
+      for (let handshake = 0; handshake < handshakesPerHost; handshake++) {
+        const record = { bytesDown: 0, sessions: 0, closed: false };
+        const raw = client.platform.streams.connect({ host: DU_IP, port: 443, allowHalfOpen: true });
+        raw.on('data', (chunk: Buffer) => {
+          record.bytesDown += chunk.length;
+        });
+        const socket = client.platform.tls.connect({
+          socket: raw, servername: REGISTRY_SNI, ca: pki.ca.certPem, cert: cert.certPem, key: cert.keyPem,
+          rejectUnauthorized: false, checkServerIdentity: () => undefined, minVersion: 'TLSv1.3',
+        });
+        socket.on('session', () => {
+          record.sessions += 1;
+        });
+        // Nothing written: the test backend then answers a constant 'registry:'.
+        socket.on('secureConnect', () => socket.end());
+        socket.on('data', () => undefined);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          record.closed = true;
+        });
+        await world.run({ forMs: 1_000, stopWhen: () => record.closed });
+        expect(record.closed).toBe(true);
+        sizes.add(record.bytesDown);
+        sessionsMin = Math.min(sessionsMin, record.sessions);
+      }
+      bytesDownByHost.set(hostId, sizes);
+    }
+    expect(world.failures).toEqual([]);
+    for (const [hostId, sizes] of bytesDownByHost) expect([...sizes], hostId).toHaveLength(1);
+    // comms takes a session ticket as the DU's word that it accepted the certificate.
+    expect(sessionsMin).toBeGreaterThanOrEqual(1);
   });
 });
