@@ -21,7 +21,9 @@
 //  ~24-27 s  the gateway process restarts
 //   30 s     quiet: every pull and call started from now on must succeed
 //   45 s     the loops stop
-import type { Scenario, ScenarioOptions, ScenarioRun } from '../sim/scenario.js';
+//
+// Fuzzed (`fuzz` below): one host per kind of access, any fault until 20 s.
+import type { FuzzProfile, Scenario, ScenarioOptions, ScenarioRun } from '../sim/scenario.js';
 import { invariant } from '../sim/scenario.js';
 import { World } from '../sim/network/world.js';
 import type { SimHost } from '../sim/network/host.js';
@@ -29,12 +31,13 @@ import { Rng } from '../sim/network/rng.js';
 import type { Fault } from '../sim/network/faults.js';
 import { scheduleFaults } from '../sim/network/faults.js';
 import type { Platform } from '../src/runtime/platform/types.js';
+import { errorCode } from '../src/runtime/platform/errors.js';
 import { startProxy } from '../src/runtime/proxy/proxy-service.js';
 import { commsMain } from '../src/runtime/comms/main.js';
 import type { CommsService } from '../src/runtime/comms/service.js';
 import { duGatewayMain } from '../src/runtime/du/main.js';
 import {
-  createRootCa, enrollHostCertificate, issueGatewayCertificate, seededKeySource, signHostCsr,
+  createRootCa, enrollHostCertificate, issueGatewayCertificate, loadHostIdentity, recoverHostIdentity, seededKeySource, signHostCsr,
   type CertificateAuthority, type GatewayCertificate,
 } from '../src/runtime/pki/index.js';
 import { makeImage, pullImage, serveRegistry, type PullRecord, type RegistryImage } from '../sim/workloads/registry.js';
@@ -68,7 +71,8 @@ const ITEM_IDS = ['a', 'b', 'c'] as const;
 const TCP = { userTimeoutMs: 10_000, keepAliveIntervalMs: 1_000, keepAliveProbes: 3, synRetries: 3 } as const;
 
 type Access = 'direct' | 'nat' | 'proxy';
-const CLIENTS: readonly { name: string; access: Access }[] = [
+type Client = { name: string; access: Access };
+const CLIENTS: readonly Client[] = [
   { name: 'd1', access: 'direct' },
   { name: 'd2', access: 'direct' },
   { name: 'n1', access: 'nat' },
@@ -107,7 +111,23 @@ interface Lab {
   api: SimHost;
 }
 
-function buildWorld(seed: number): Lab {
+/**
+ * What differs between the story and a fuzz run: the story runs six hosts on
+ * its own fault schedule; the fuzzer a world with one host per kind of access,
+ * on a shorter clock, so that a campaign gets many runs.
+ */
+interface Shape {
+  clients: readonly Client[];
+  images: readonly { name: string; blobSizes: number[] }[];
+  /** Every pull and call started from here must succeed (the story moves it past its last fault). */
+  quietAtMs: number;
+  workloadEndMs: number;
+  deadlineMs: number;
+}
+
+const STORY: Shape = { clients: CLIENTS, images: IMAGES, quietAtMs: QUIET_AT_MS, workloadEndMs: WORKLOAD_END_MS, deadlineMs: DEADLINE_MS };
+
+function buildWorld(seed: number, shape: Shape): Lab {
   const world = new World({ seed });
   const lan = world.segment('lan', { latencyMs: 1, jitterMs: 0.5 });
   const wan = world.segment('wan', { latencyMs: 5, jitterMs: 2, distribution: 'normal', bandwidthBytesPerSec: 12_500_000 });
@@ -125,7 +145,7 @@ function buildWorld(seed: number): Lab {
 
   let natted = 0;
   let direct = 0;
-  const clients = CLIENTS.map(({ name, access }) => {
+  const clients = shape.clients.map(({ name, access }) => {
     const host = world.host(name, { tcp: TCP });
     if (access === 'direct') world.attach(host, wan, `198.18.0.${21 + direct++}/24`, { gateway: '198.18.0.254' });
     else world.attach(host, lan, `198.19.1.${11 + natted++}/24`, { gateway: '198.19.1.1' });
@@ -179,34 +199,55 @@ function commsConfig(access: Access): Record<string, unknown> {
     tls: { caFile: `${CERT_DIR}/ca.pem`, certFile: `${CERT_DIR}/host.pem`, keyFile: `${CERT_DIR}/host.key`, reloadIntervalMs: 5_000 },
     services: SERVICES.map((service) => ({ ...service })),
     status: { listenPort: 9500 },
-    limits: { dialAttemptsMax: 3, backoffBaseMs: 200, backoffCapMs: 2_000, idleTimeoutMs: 60_000 },
+    limits: { dialAttemptsMax: 3, backoffBaseMs: 200, backoffCapMs: 2_000, idleTimeoutMs: 60_000, keepAliveIdleMs: 5_000 },
   };
 }
 
-/** Onboarding at boot: a key from the host's seeded stream, a CSR, the DU CA signs; then comms starts on those files. */
+/**
+ * Boot: the host's identity survives a crash (finishing or discarding a
+ * half-done rotation, as the PKI prescribes); the first boot enrolls — a key
+ * from the host's seeded stream, a CSR, the DU CA signs. Then comms starts on
+ * those files.
+ */
 async function bootClient(platform: Platform, pki: DuPki, caRandom: Rng, access: Access): Promise<void> {
+  const paths = { keyPath: `${CERT_DIR}/host.key`, certPath: `${CERT_DIR}/host.pem` };
   await platform.files.mkdir(CERT_DIR, { recursive: true });
   await platform.files.writeFile(`${CERT_DIR}/ca.pem`, pki.ca.certPem);
-  await enrollHostCertificate({
-    hostId: platform.hostName,
-    keySource: seededKeySource(platform.random),
-    sign: async (csrPem) => signHostCsr(pki.ca, csrPem, { random: caRandom, nowMs: platform.clock.now(), expectedHostId: platform.hostName }),
-    files: platform.files,
-    paths: { keyPath: `${CERT_DIR}/host.key`, certPath: `${CERT_DIR}/host.pem` },
-  });
+  await recoverHostIdentity(platform.files, paths);
+  if (!(await hasIdentity(platform, paths))) {
+    await enrollHostCertificate({
+      hostId: platform.hostName,
+      keySource: seededKeySource(platform.random),
+      sign: async (csrPem) => signHostCsr(pki.ca, csrPem, { random: caRandom, nowMs: platform.clock.now(), expectedHostId: platform.hostName }),
+      files: platform.files,
+      paths,
+    });
+  }
   await platform.files.writeFile('/etc/pf9/comms.json', JSON.stringify(commsConfig(access), null, 2));
   await platform.processes.start({ name: 'comms', module: 'comms', args: ['--config', '/etc/pf9/comms.json'] });
+}
+
+/** A first boot has no identity yet; any other problem with it (a torn or mismatched pair) is a failure, not a reason to enroll again. */
+async function hasIdentity(platform: Platform, paths: { keyPath: string; certPath: string }): Promise<boolean> {
+  try {
+    await loadHostIdentity(platform.files, paths);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 interface Ledger {
   pulls: PullRecord[];
   calls: RestCallRecord[];
-  loopsRunning: number;
+  /** Loops running on each host since its last boot; a crash abandons them (their awaits never settle). */
+  loopsRunning: Map<string, number>;
 }
 
-async function pullLoop(world: World, host: SimHost, images: readonly RegistryImage[], ledger: Ledger): Promise<void> {
+async function pullLoop(world: World, host: SimHost, images: readonly RegistryImage[], ledger: Ledger, shape: Shape): Promise<void> {
   const platform = host.platform;
-  while (world.engine.elapsedMs() < WORKLOAD_END_MS && host.up) {
+  while (world.engine.elapsedMs() < shape.workloadEndMs && host.up) {
     const image = images[platform.random.int(images.length)] as RegistryImage;
     ledger.pulls.push(
       await pullImage(platform, { client: host.name, image: image.name, host: '127.0.0.1', port: REGISTRY_LOCAL, timeoutMs: REQUEST_TIMEOUT_MS, runStartMs: world.engine.startMs }),
@@ -215,7 +256,13 @@ async function pullLoop(world: World, host: SimHost, images: readonly RegistryIm
   }
 }
 
-async function restLoop(world: World, host: SimHost, ledger: Ledger): Promise<void> {
+/**
+ * PUT values are unique across the host's boots (the boot is part of them).
+ * A PUT is in the ledger from the moment it is sent, as an unknown outcome:
+ * if the host crashes while it is in flight, its promise never settles, but
+ * the DU may still apply it, so a later GET may rightly return its value.
+ */
+async function restLoop(world: World, host: SimHost, ledger: Ledger, shape: Shape, boot: number): Promise<void> {
   const platform = host.platform;
   let sequence = 0;
   const call = (method: 'GET' | 'PUT', id: string, value?: string): Promise<RestCallRecord> =>
@@ -223,23 +270,32 @@ async function restLoop(world: World, host: SimHost, ledger: Ledger): Promise<vo
       client: host.name, method, id, host: '127.0.0.1', port: API_LOCAL, timeoutMs: REQUEST_TIMEOUT_MS, runStartMs: world.engine.startMs,
       ...(value === undefined ? {} : { value }),
     });
-  while (world.engine.elapsedMs() < WORKLOAD_END_MS && host.up) {
+  while (world.engine.elapsedMs() < shape.workloadEndMs && host.up) {
     const putId = ITEM_IDS[platform.random.int(ITEM_IDS.length)] as string;
-    ledger.calls.push(await call('PUT', putId, `${host.name}-${putId}-${++sequence}`));
+    const value = `${host.name}-${putId}-${boot}.${++sequence}`;
+    const sentAtMs = world.engine.elapsedMs();
+    const slot = ledger.calls.push({
+      client: host.name, method: 'PUT', id: putId, startedAtMs: sentAtMs, endedAtMs: sentAtMs, state: 'failed', value, detail: 'no answer: the host crashed with the call in flight',
+    }) - 1;
+    ledger.calls[slot] = await call('PUT', putId, value);
     ledger.calls.push(await call('GET', ITEM_IDS[platform.random.int(ITEM_IDS.length)] as string));
     await platform.clock.sleep(500 + platform.random.int(1_000));
   }
 }
 
-async function run({ seed, faults = faultsFor(seed) }: ScenarioOptions): Promise<ScenarioRun> {
-  const { world, clients, registry, api } = buildWorld(seed);
+function run({ seed, faults = faultsFor(seed) }: ScenarioOptions): Promise<ScenarioRun> {
+  return runNatProxy(seed, faults, { ...STORY, quietAtMs: Math.max(QUIET_AT_MS, ...faults.map((fault) => fault.atMs)) });
+}
+
+async function runNatProxy(seed: number, faults: Fault[], shape: Shape): Promise<ScenarioRun> {
+  const { world, clients, registry, api } = buildWorld(seed, shape);
   const pki = await makePki(world);
   const caRandom = world.engine.rng.fork('nat-proxy/ca-serials');
-  const images = IMAGES.map((image) => makeImage(registry.platform, image.name, image.blobSizes));
+  const images = shape.images.map((image) => makeImage(registry.platform, image.name, image.blobSizes));
   const registryRequests: BackendRequest[] = [];
   const restState = new RestEchoState();
   const comms = new Map<string, CommsService[]>();
-  const ledger: Ledger = { pulls: [], calls: [], loopsRunning: 0 };
+  const ledger: Ledger = { pulls: [], calls: [], loopsRunning: new Map() };
 
   world.registerModule('comms', async (platform, args) => {
     const service = (await commsMain(platform, args)) as CommsService;
@@ -276,23 +332,34 @@ async function run({ seed, faults = faultsFor(seed) }: ScenarioOptions): Promise
     await platform.files.writeFile('/etc/pf9lab/du-gateway.json', JSON.stringify(gatewayConfig(), null, 2));
     await platform.processes.start({ name: 'gateway', module: 'du-gateway', args: ['--config', '/etc/pf9lab/du-gateway.json'] });
   });
+  // A host's loops start once comms is up, at the first boot staggered from
+  // WORKLOAD_START_MS, after a reboot at once; a crash abandons them.
+  const boots = new Map<string, number>();
+  world.engine.trace.subscribe('host.crash', (event) => ledger.loopsRunning.set(event.host, 0));
   clients.forEach((host, index) => {
-    const access = (CLIENTS[index] as { access: Access }).access;
-    host.onBoot((platform) => bootClient(platform, pki, caRandom, access));
-    world.engine.schedule(WORKLOAD_START_MS + index * 53, () => {
-      for (const loop of [() => pullLoop(world, host, images, ledger), () => restLoop(world, host, ledger)]) {
-        ledger.loopsRunning++;
+    const access = (shape.clients[index] as Client).access;
+    host.onBoot(async (platform) => {
+      const boot = (boots.get(host.name) ?? 0) + 1;
+      boots.set(host.name, boot);
+      await bootClient(platform, pki, caRandom, access);
+      await platform.clock.sleep(Math.max(0, WORKLOAD_START_MS + index * 53 - world.engine.elapsedMs()));
+      if (world.engine.elapsedMs() >= shape.workloadEndMs) return;
+      for (const loop of [() => pullLoop(world, host, images, ledger, shape), () => restLoop(world, host, ledger, shape, boot)]) {
+        ledger.loopsRunning.set(host.name, (ledger.loopsRunning.get(host.name) ?? 0) + 1);
         void loop()
           .catch((error: unknown) => world.recordFailure(host.name, error))
-          .finally(() => ledger.loopsRunning--);
+          .finally(() => {
+            if (boots.get(host.name) === boot) ledger.loopsRunning.set(host.name, (ledger.loopsRunning.get(host.name) ?? 1) - 1);
+          });
       }
     });
   });
   scheduleFaults(world, faults);
 
-  await world.run({ untilMs: DEADLINE_MS, stopWhen: () => world.engine.elapsedMs() > WORKLOAD_END_MS && ledger.loopsRunning === 0 });
+  const loopsRunning = (): number => [...ledger.loopsRunning.values()].reduce((sum, count) => sum + count, 0);
+  await world.run({ untilMs: shape.deadlineMs, stopWhen: () => world.engine.elapsedMs() > shape.workloadEndMs && loopsRunning() === 0 });
 
-  const quietAtMs = Math.max(QUIET_AT_MS, ...faults.map((fault) => fault.atMs));
+  const quietAtMs = shape.quietAtMs;
   const tunnels = new Map(clients.map((host) => [host.name, (comms.get(host.name) ?? []).reduce((sum, service) => sum + service.metrics().tunnelsTotal, 0)]));
   return {
     world,
@@ -421,8 +488,54 @@ function metricsOf(world: World, ledger: Ledger, registryRequests: readonly Back
   };
 }
 
+/**
+ * Fuzzed: one host of each access; anything in the world may break until
+ * the quiet point — partitions, crashes (the hosts' identities and the DU's
+ * files must survive them), lossy links, NAT flushes, the proxy, gateway,
+ * backends and comms themselves stopped or restarted. Every pull and call
+ * started after the quiet point must then succeed, and the story's safety
+ * invariants hold throughout.
+ */
+const FUZZ_SHAPE: Shape = {
+  clients: [
+    { name: 'd1', access: 'direct' },
+    { name: 'n1', access: 'nat' },
+    { name: 'p1', access: 'proxy' },
+  ],
+  // A tenth of the story's bytes: a campaign's time goes to more schedules, not to moving bulk.
+  images: IMAGES.map((image) => ({ name: image.name, blobSizes: image.blobSizes.map((size) => Math.ceil(size / 10)) })),
+  quietAtMs: 20_000,
+  workloadEndMs: 30_000,
+  deadlineMs: 60_000,
+};
+const FUZZ_SERVERS = ['nat', 'proxy', 'r1', 'du', 'registry', 'api'];
+const FUZZ_HOSTS = [...FUZZ_SHAPE.clients.map((client) => client.name), ...FUZZ_SERVERS];
+
+const fuzz: FuzzProfile = {
+  topology: {
+    hosts: FUZZ_HOSTS,
+    crashable: FUZZ_HOSTS,
+    degradable: FUZZ_HOSTS,
+    processes: [
+      { host: 'proxy', process: 'proxy' },
+      { host: 'du', process: 'gateway' },
+      { host: 'registry', process: 'registry' },
+      { host: 'api', process: 'rest-echo' },
+      ...FUZZ_SHAPE.clients.map((client) => ({ host: client.name, process: 'comms' })),
+    ],
+    nats: ['nat'],
+    faultsFromMs: WORKLOAD_START_MS,
+    quietAtMs: FUZZ_SHAPE.quietAtMs,
+    episodesMax: 6,
+  },
+  convergeBoundMs: FUZZ_SHAPE.workloadEndMs - FUZZ_SHAPE.quietAtMs,
+  runMs: FUZZ_SHAPE.deadlineMs,
+  run: ({ seed, faults }) => runNatProxy(seed, faults, FUZZ_SHAPE),
+};
+
 export const natProxy: Scenario = {
   name: 'nat-proxy',
   summary: 'hosts direct, behind a NAT and behind an authenticating proxy pull images and call a REST API through comms and the DU gateway, through loss, a partition, and proxy and gateway restarts',
   run,
+  fuzz,
 };

@@ -66,7 +66,7 @@ describe('npm run fuzz', () => {
   }, 120_000);
 
   it.each([
-    [['--scenario', 'nope'], 'unknown scenario "nope"; fuzzable scenarios: failover, streams, etcd-partition, or all'],
+    [['--scenario', 'nope'], 'unknown scenario "nope"; fuzzable scenarios: failover, streams, etcd-partition, nat-proxy, or all'],
     [['--scenario', 'preempt'], 'scenario "preempt" has no fuzz profile'],
     [['--runs', '5', '--seconds', '3'], 'give --runs or --seconds, not both'],
     [['--runs', '0'], '--runs must be at least 1'],
