@@ -5,8 +5,14 @@ import { parseArgs } from 'node:util';
 import { benchSim } from './sim.js';
 import { benchFuzz } from './fuzz.js';
 import { benchChecker } from './checker.js';
+import { benchTunnel } from './tunnel.js';
 
-const suites: Record<string, (repeat: number) => Promise<unknown>> = { sim: benchSim, fuzz: benchFuzz, checker: benchChecker };
+const suites: Record<string, (repeat: number) => Promise<unknown>> = {
+  sim: benchSim,
+  fuzz: benchFuzz,
+  checker: benchChecker,
+  tunnel: benchTunnel,
+};
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -145,7 +145,8 @@ function handshake({ platform, config, credentials, sni }: DialRequest, raw: Str
  * order the reported failure never depends on the real date.
  */
 function checkDuCertificate(tls: TLSSocket, credentials: Credentials, nowMs: number, serverName: string): TunnelError | undefined {
-  const der = tls.getPeerCertificate(true).raw as Buffer | undefined;
+  // Only the leaf's DER is needed: getPeerCertificate(true) also builds the issuer chain (about 0.3 ms a tunnel).
+  const der = tls.getPeerCertificate().raw as Buffer | undefined;
   if (der === undefined || der.length === 0) return new TunnelError('server-untrusted', 'the DU presented no certificate');
   try {
     verifyPeerCertificate(der, { caCertificate: credentials.caCertificate, nowMs, purpose: 'serverAuth', expectedName: serverName });
