@@ -18,6 +18,7 @@ import { PlatformError } from './errors.js';
 export function createNodeTls(clock: Clock): Tls {
   return {
     connect: (options) => connectTls(clock, options),
+    createSecureContext: (options) => tls.createSecureContext(options),
     createAcceptor: (options) => new NodeTlsAcceptor(clock, options),
   };
 }

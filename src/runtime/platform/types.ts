@@ -111,6 +111,8 @@ export interface Streams {
 export interface TlsClientOptions extends SecureContextOptions {
   /** A connected (or connecting) stream from `streams.connect`. */
   socket: StreamSocket;
+  /** A context from `createSecureContext`, shared by many connections; the SecureContextOptions are then ignored. */
+  secureContext?: SecureContext;
   servername?: string;
   rejectUnauthorized?: boolean;
   checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
@@ -135,6 +137,8 @@ export interface TlsAcceptor {
 
 export interface Tls {
   connect(options: TlsClientOptions): TLSSocket;
+  /** Parses keys and certificates once, for connections that share them. Pure: no I/O, no clock. */
+  createSecureContext(options: SecureContextOptions): SecureContext;
   createAcceptor(options: TlsServerOptions): TlsAcceptor;
 }
 
