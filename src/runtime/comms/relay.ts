@@ -11,7 +11,11 @@
 // certificate. Until the DU confirms us — a session ticket (sent only after
 // it accepted our Finished and certificate) or a first byte — an end or a
 // reset from it is a refusal ('auth-refused'), not a short answer. A DU that
-// sends no tickets is taken as confirmed after limits.serverConfirmTimeoutMs.
+// sends no tickets is taken as confirmed after limits.serverConfirmTimeoutMs
+// (a later reset is 'remote-reset'), but an end is clean only once the DU has
+// sent a ticket or a byte: the network can hold a refusal back past any timer
+// (a cut, then TCP's backoff), and a refusal must never become an empty
+// clean answer.
 import type { Clock, StreamSocket, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
 import type { DuConnection } from './dial.js';
@@ -101,7 +105,8 @@ class TunnelRelay implements Relay {
     // Down: the DU's end is judged first (a refusal must not become a FIN).
     tls.pipe(local, { end: false });
     tls.once('end', () => {
-      if (this.#confirmed) local.end();
+      // Not #confirmed: the confirmation timer says nothing about a refusal still on its way.
+      if (this.#heardFromDu()) local.end();
       else this.#fail(classifyRemoteFailure('unconfirmed', undefined), 'unconfirmed', undefined);
     });
     this.#idleTimer = options.clock.setTimeout(() => this.#onIdleTimer(), options.idleTimeoutMs);
@@ -109,6 +114,11 @@ class TunnelRelay implements Relay {
 
   abort(reason: FailureReason, message: string): void {
     this.#setFailure(reason, this.#phase(), undefined, message);
+  }
+
+  /** The DU has spoken: a session ticket (it accepted us) or a byte. */
+  #heardFromDu(): boolean {
+    return this.#remote.ticketSeen() || this.#bytesDown > 0;
   }
 
   #phase(): FailurePhase {
