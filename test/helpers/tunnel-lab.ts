@@ -49,25 +49,6 @@ export const DU_SERVER_NAME = 'du.pf9lab';
 /** Per-service SNI names the lab's DU routes, and one it does not. */
 export const LAB_SNI = { registry: 'registry.du.pf9lab', api: 'api.du.pf9lab', unrouted: 'nobody.du.pf9lab' } as const;
 
-/**
- * Bugs in comms that these real-socket tests found (issue 4, part 5). The
- * cases that meet one are declared `itUnless(KNOWN_COMMS_BUGS.<flag>)` in
- * test/comms-real.test.ts and test/haproxy-interop.test.ts, which makes them
- * `it.fails` while the flag is true: once the fix lands they fail with
- * "expected to fail", and the flag goes to false. A bench or scenario on the
- * real platform can read the same flags to stay off a broken path.
- */
-export const KNOWN_COMMS_BUGS: Readonly<Record<'ticketBeforeSniRefusal', boolean>> = {
-  /**
-   * haproxy (no strict-sni) finishes the handshake for an SNI it does not
-   * route, sends its two TLS 1.3 session tickets, then closes without a
-   * byte. comms takes a ticket as the DU's confirmation, so the local client
-   * sees a clean, empty end instead of a reset. Interop only: our gateway's
-   * refusal comes before its tickets are sent.
-   */
-  ticketBeforeSniRefusal: true,
-};
-
 // ---------------------------------------------------------------- PKI files
 
 export interface HostFiles {

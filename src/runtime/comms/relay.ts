@@ -106,8 +106,19 @@ class TunnelRelay implements Relay {
     tls.pipe(local, { end: false });
     tls.once('end', () => {
       // Not #confirmed: the confirmation timer says nothing about a refusal still on its way.
-      if (this.#heardFromDu()) local.end();
-      else this.#fail(classifyRemoteFailure('unconfirmed', undefined), 'unconfirmed', undefined);
+      if (!this.#heardFromDu()) {
+        this.#fail(classifyRemoteFailure('unconfirmed', undefined), 'unconfirmed', undefined);
+        return;
+      }
+      // An empty answer to a request still being sent is a refusal, not an
+      // answer: haproxy accepts the handshake of an SNI it does not route,
+      // sends its tickets, then closes without a byte. (A backend that reads
+      // the client's whole request, up to its end, may answer nothing.)
+      if (this.#bytesDown === 0 && !local.readableEnded) {
+        this.#setFailure('auth-refused', 'relaying', undefined, 'the DU ended the tunnel without a byte while the local client was still sending');
+        return;
+      }
+      local.end();
     });
     this.#idleTimer = options.clock.setTimeout(() => this.#onIdleTimer(), options.idleTimeoutMs);
   }
