@@ -52,6 +52,7 @@ import {
 import { makeImage, pullImage, serveRegistry, type PullRecord, type RegistryImage } from '../sim/workloads/registry.js';
 import { RestEchoState, restCall, serveRestEcho, type RestCallRecord } from '../sim/workloads/rest-echo.js';
 import { keyWithForeignSecret, probeTls, type ProbeCredentials, type ProbeEnd, type ProbeRecord } from '../sim/workloads/tls-probe.js';
+import { tapAcceptedStreams } from '../sim/workloads/accept-tap.js';
 
 const DU_IP = '198.18.1.10';
 const REGISTRY_IP = '198.18.1.20';
@@ -276,17 +277,7 @@ function byteTap(platform: Platform, tap: BackendTap): Platform {
       tail = text.slice(-(MARKER.length - 1));
     });
   };
-  return {
-    ...platform,
-    streams: {
-      ...platform.streams,
-      listen: (options, onConnection) =>
-        platform.streams.listen(options, (socket) => {
-          watch(socket);
-          onConnection(socket);
-        }),
-    },
-  };
+  return tapAcceptedStreams(platform, watch);
 }
 
 /** One event of the gateway's log, as the trace carried it. */

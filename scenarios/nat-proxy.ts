@@ -40,13 +40,14 @@ import {
   createRootCa, enrollHostCertificate, issueGatewayCertificate, loadHostIdentity, recoverHostIdentity, seededKeySource, signHostCsr,
   type CertificateAuthority, type GatewayCertificate,
 } from '../src/runtime/pki/index.js';
+import { DU_NETWORK_IPS, buildDuNetwork } from '../sim/workloads/du-network.js';
 import { makeImage, pullImage, serveRegistry, type PullRecord, type RegistryImage } from '../sim/workloads/registry.js';
 import { RestEchoState, requestLineTap, restCall, serveRestEcho, type BackendRequest, type RestCallRecord } from '../sim/workloads/rest-echo.js';
 
-const DU_IP = '198.18.1.10';
+const DU_IP = DU_NETWORK_IPS.du;
 const REGISTRY_IP = '198.18.1.20';
 const API_IP = '198.18.1.21';
-const PROXY_IP = '198.18.0.10';
+const PROXY_IP = DU_NETWORK_IPS.proxy;
 const REGISTRY_PORT = 5000;
 const API_PORT = 8080;
 const PROXY_PORT = 3128;
@@ -129,19 +130,7 @@ const STORY: Shape = { clients: CLIENTS, images: IMAGES, quietAtMs: QUIET_AT_MS,
 
 function buildWorld(seed: number, shape: Shape): Lab {
   const world = new World({ seed });
-  const lan = world.segment('lan', { latencyMs: 1, jitterMs: 0.5 });
-  const wan = world.segment('wan', { latencyMs: 5, jitterMs: 2, distribution: 'normal', bandwidthBytesPerSec: 12_500_000 });
-  const dc = world.segment('dc', { latencyMs: 0.5 });
-
-  const nat = world.router('nat', { tcp: TCP });
-  world.attach(nat, lan, '198.19.1.1/24', { iface: 'eth0' });
-  world.attach(nat, wan, '198.18.0.1/24', { iface: 'eth1', gateway: '198.18.0.254' });
-  world.nat(nat, { inside: 'eth0', outside: 'eth1' });
-  const proxy = world.host('proxy', { tcp: TCP });
-  world.attach(proxy, wan, `${PROXY_IP}/24`, { gateway: '198.18.0.254' });
-  const r1 = world.router('r1');
-  world.attach(r1, wan, '198.18.0.254/24');
-  world.attach(r1, dc, '198.18.1.1/24');
+  const { lan, wan, dc } = buildDuNetwork(world, TCP);
 
   let natted = 0;
   let direct = 0;

@@ -61,6 +61,7 @@ import { commsMain } from '../src/runtime/comms/main.js';
 import type { CommsService } from '../src/runtime/comms/service.js';
 import { startDuGateway, type DuGateway, type DuGatewayConfig } from '../src/runtime/du/gateway.js';
 import { createHostCsr, createRootCa, issueGatewayCertificate, seededKeySource, signHostCsr } from '../src/runtime/pki/index.js';
+import { DU_NETWORK_IPS, buildDuNetwork } from '../sim/workloads/du-network.js';
 import { isPrefix, pattern, record, runUntil, type StreamRecording } from './helpers/sim-world.js';
 
 const NUM_RUNS = Number(process.env.COMMS_PROPERTY_RUNS ?? 120);
@@ -77,12 +78,12 @@ const VERBOSE = process.env.COMMS_PROPERTY_VERBOSE === '1';
 /** Per property, shrinking included: past it fast-check stops and reports what it has (a run that did not finish fails). */
 const TIME_LIMIT_MS = Number(process.env.COMMS_PROPERTY_TIME_LIMIT_MS ?? Math.max(240_000, NUM_RUNS * 3_000));
 
-const DU_IP = '198.18.1.10';
+const DU_IP = DU_NETWORK_IPS.du;
 const BACKEND_HOSTS = [
   { name: 'b1', ip: '198.18.1.20' },
   { name: 'b2', ip: '198.18.1.21' },
 ] as const;
-const PROXY_IP = '198.18.0.10';
+const PROXY_IP = DU_NETWORK_IPS.proxy;
 const PROXY_PORT = 3128;
 const PROXY_USER = { username: 'lab', password: 'comms:property' };
 const DU_NAME = 'du.pf9lab';
@@ -395,19 +396,7 @@ type Plant = 'backend-truncates' | 'gateway-misroutes';
 
 function buildLab(testCase: CommsCase, services: readonly Service[], plant?: Plant): Lab {
   const world = new World({ seed: testCase.seed });
-  const lan = world.segment('lan', { latencyMs: 1, jitterMs: 0.5 });
-  const wan = world.segment('wan', { latencyMs: 5, jitterMs: 2, distribution: 'normal', bandwidthBytesPerSec: 12_500_000 });
-  const dc = world.segment('dc', { latencyMs: 0.5 });
-
-  const nat = world.router('nat', { tcp: TCP });
-  world.attach(nat, lan, '198.19.1.1/24', { iface: 'eth0' });
-  world.attach(nat, wan, '198.18.0.1/24', { iface: 'eth1', gateway: '198.18.0.254' });
-  world.nat(nat, { inside: 'eth0', outside: 'eth1' });
-  const proxy = world.host('proxy', { tcp: TCP });
-  world.attach(proxy, wan, `${PROXY_IP}/24`, { gateway: '198.18.0.254' });
-  const r1 = world.router('r1');
-  world.attach(r1, wan, '198.18.0.254/24');
-  world.attach(r1, dc, '198.18.1.1/24');
+  const { lan, wan, dc, proxy } = buildDuNetwork(world, TCP);
   const du = world.host('du', { tcp: TCP });
   world.attach(du, dc, `${DU_IP}/24`, { gateway: '198.18.1.1' });
   const backends = BACKEND_HOSTS.map(({ name, ip }) => {

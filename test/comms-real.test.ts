@@ -23,6 +23,7 @@ import type { CommsService } from '../src/runtime/comms/service.js';
 import type { DuGateway } from '../src/runtime/du/gateway.js';
 import { writeCertificateFile, writeKeyFile } from '../src/runtime/pki/index.js';
 import { LogCapture } from './helpers/real-net.js';
+import { fetchEveryBlob, until, wireBytes } from './helpers/tunnel-checks.js';
 import {
   LAB_SNI, buildBundles, commsConfig, digestAnswer, exchange, fetchBlob, gatewayConfig, makeBlobs, readCommsMetrics,
   startBlobBackend, startCommsFromFile, startDigestBackend, startGatewayFromFile, startServiceProcess, tlsExchange, writeJson, writeLabPki,
@@ -71,36 +72,6 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-/** Waits (bounded) until `condition` holds. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  for (let waitedMs = 0; !condition(); waitedMs += POLL_MS) {
-    if (waitedMs >= timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/** Fetches every blob through `port`, one after the other, then all at once; each must be whole and clean. */
-async function fetchEveryBlob(port: number): Promise<BlobFetch[]> {
-  const check = (fetched: BlobFetch, blob: LabBlob): BlobFetch => {
-    expect({
-      status: fetched.status, contentLength: fetched.contentLength, bytes: fetched.body.length, digest: fetched.digest,
-      ended: fetched.exchange.ended, error: fetched.exchange.errorCode,
-    }).toEqual({ status: 200, contentLength: blob.bytes.length, bytes: blob.bytes.length, digest: blob.digest, ended: true, error: undefined });
-    return fetched;
-  };
-  const fetches: BlobFetch[] = [];
-  for (const blob of blobs) fetches.push(check(await fetchBlob(port, blob.digest), blob));
-  fetches.push(...(await Promise.all(blobs.map(async (blob) => check(await fetchBlob(port, blob.digest), blob)))));
-  return fetches;
-}
-
-function wireBytes(fetches: readonly BlobFetch[]): { up: number; down: number } {
-  return {
-    up: fetches.reduce((sum, fetched) => sum + fetched.requestBytes, 0),
-    down: fetches.reduce((sum, fetched) => sum + fetched.exchange.received.length, 0),
-  };
-}
-
 function blobBytes(): number {
   return blobs.reduce((sum, blob) => sum + blob.bytes.length, 0);
 }
@@ -135,7 +106,7 @@ describe('comms and the DU gateway in this process, on real loopback sockets', (
 
   it('direct: every blob arrives whole, digest intact; comms and the gateway count exactly the bytes the client saw', async () => {
     const before = { comms: direct.metrics(), gateway: gateway.stats() };
-    const fetches = await fetchEveryBlob(direct.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(direct.ports['registry'] as number, blobs);
     const wire = wireBytes(fetches);
     await until(() => direct.metrics().tunnelsOpen === 0 && gateway.stats().tunnelsOpen === 0, 'tunnels closed');
     const after = { comms: direct.metrics(), gateway: gateway.stats() };
@@ -150,7 +121,7 @@ describe('comms and the DU gateway in this process, on real loopback sockets', (
 
   it("through the project's proxy with Basic auth: every blob whole, and the proxy carried each tunnel", async () => {
     const before = { proxy: proxy.stats(), gateway: gateway.stats() };
-    const fetches = await fetchEveryBlob(viaProxy.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(viaProxy.ports['registry'] as number, blobs);
     await until(() => viaProxy.metrics().tunnelsOpen === 0 && proxy.stats().tunnelsOpen === 0, 'tunnels closed');
     const after = { proxy: proxy.stats(), gateway: gateway.stats() };
     expect(after.proxy.tunnelsTotal - before.proxy.tunnelsTotal).toBe(fetches.length);
@@ -312,12 +283,12 @@ describe('the built commands: dist/du-gateway.mjs, dist/http-proxy.mjs and dist/
   }
 
   it('direct: every blob whole, digest intact; /metrics counts the tunnels and exactly the bytes the client saw', async () => {
-    const fetches = await fetchEveryBlob(comms.direct.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(comms.direct.ports['registry'] as number, blobs);
     await expectMetrics(comms.direct, fetches);
   });
 
   it('through the bundled proxy: every blob whole; /metrics counts the tunnels and the bytes', async () => {
-    const fetches = await fetchEveryBlob(comms.viaProxy.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(comms.viaProxy.ports['registry'] as number, blobs);
     await expectMetrics(comms.viaProxy, fetches);
   });
 

@@ -25,10 +25,11 @@ import type { CommsService } from '../src/runtime/comms/service.js';
 import { freePort } from './helpers/live-etcd.js';
 import { realHostRequired } from './helpers/netns.js';
 import { LogCapture } from './helpers/real-net.js';
+import { fetchEveryBlob, until as untilWithin } from './helpers/tunnel-checks.js';
 import {
   LAB_SNI, checkHaproxyConfig, commsConfig, digestAnswer, exchange, fetchBlob, haproxyConfig, haproxyHandshakeFailures,
   haproxyTcpLog, haproxyUnavailable, makeBlobs, startBlobBackend, startCommsFromFile, startDigestBackend, startHaproxy, tlsExchange, writeJson,
-  writeLabPki, type BlobBackend, type BlobFetch, type HaproxyTcpLogLine, type HostFiles, type LabBackend, type LabBlob, type LabPki,
+  writeLabPki, type BlobBackend, type HaproxyTcpLogLine, type HostFiles, type LabBackend, type LabBlob, type LabPki,
   type ServiceProcess,
 } from './helpers/tunnel-lab.js';
 
@@ -47,7 +48,6 @@ const SERVICES = [
   { name: 'api', sni: LAB_SNI.api },
   { name: 'unrouted', sni: LAB_SNI.unrouted },
 ];
-const POLL_MS = 20;
 
 describe.skipIf(haproxyMissing !== undefined && !realHostRequired())("comms through Debian's haproxy as the DU gateway (127.0.0.1)", () => {
   const hostLogs = new LogCapture();
@@ -122,27 +122,9 @@ describe.skipIf(haproxyMissing !== undefined && !realHostRequired())("comms thro
     return haproxyTcpLog(haproxy?.lines() ?? [], sinceMs);
   }
 
-  async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-    for (let waitedMs = 0; !condition(); waitedMs += POLL_MS) {
-      if (waitedMs >= timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}; haproxy said:\n${haproxy?.output().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+  function until(condition: () => boolean, what: string): Promise<void> {
+    return untilWithin(condition, what, { context: () => `haproxy said:\n${haproxy?.output().slice(-3000)}` });
   }
-
-  async function fetchEveryBlob(port: number): Promise<BlobFetch[]> {
-    const check = (fetched: BlobFetch, blob: LabBlob): BlobFetch => {
-      expect({
-        status: fetched.status, contentLength: fetched.contentLength, bytes: fetched.body.length, digest: fetched.digest,
-        ended: fetched.exchange.ended, error: fetched.exchange.errorCode,
-      }).toEqual({ status: 200, contentLength: blob.bytes.length, bytes: blob.bytes.length, digest: blob.digest, ended: true, error: undefined });
-      return fetched;
-    };
-    const fetches: BlobFetch[] = [];
-    for (const blob of blobs) fetches.push(check(await fetchBlob(port, blob.digest), blob));
-    fetches.push(...(await Promise.all(blobs.map(async (blob) => check(await fetchBlob(port, blob.digest), blob)))));
-    return fetches;
-  }
-
   function countersNow(): { blob: unknown; digest: unknown } {
     return { blob: blobBackend.counters(), digest: digestBackend.counters() };
   }
@@ -163,7 +145,7 @@ describe.skipIf(haproxyMissing !== undefined && !realHostRequired())("comms thro
 
   it('direct: every blob whole, digest intact; haproxy routed each tunnel to registry/registry1 and sent exactly the bytes the client saw', async () => {
     const since = Date.now();
-    const fetches = await fetchEveryBlob(comms.direct.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(comms.direct.ports['registry'] as number, blobs);
     await until(() => tcpLog(since).length >= fetches.length, 'haproxy logged every tunnel');
     const lines = tcpLog(since);
     expect(lines.map((line) => `${line.frontend} ${line.backend}/${line.server} ${line.termination}`)).toEqual(fetches.map(() => 'du registry/registry1 --'));
@@ -173,7 +155,7 @@ describe.skipIf(haproxyMissing !== undefined && !realHostRequired())("comms thro
 
   it("through the project's proxy: every blob whole; the proxy carried each tunnel to haproxy", async () => {
     const before = { proxy: proxy.stats(), since: Date.now() };
-    const fetches = await fetchEveryBlob(comms.viaProxy.ports['registry'] as number);
+    const fetches = await fetchEveryBlob(comms.viaProxy.ports['registry'] as number, blobs);
     await until(() => tcpLog(before.since).length >= fetches.length, 'haproxy logged every tunnel');
     const after = proxy.stats();
     expect(after.tunnelsTotal - before.proxy.tunnelsTotal).toBe(fetches.length);

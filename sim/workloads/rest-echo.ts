@@ -6,6 +6,7 @@
 // backend (the registry), without touching its code.
 import type { Platform, StreamSocket } from '../../src/runtime/platform/types.js';
 import { httpRequest, serveHttp, type HttpServer, type HttpServerResponse } from '../../src/runtime/net/http1/index.js';
+import { tapAcceptedStreams } from './accept-tap.js';
 
 export const HOST_HEADER = 'x-pf9lab-host';
 
@@ -142,15 +143,5 @@ export function requestLineTap(platform: Platform, requests: BackendRequest[]): 
     };
     socket.on('data', onData);
   };
-  return {
-    ...platform,
-    streams: {
-      ...platform.streams,
-      listen: (options, onConnection) =>
-        platform.streams.listen(options, (socket) => {
-          tap(socket);
-          onConnection(socket);
-        }),
-    },
-  };
+  return tapAcceptedStreams(platform, tap);
 }
