@@ -23,25 +23,17 @@ import type { CommsService } from '../src/runtime/comms/service.js';
 import type { DuGateway } from '../src/runtime/du/gateway.js';
 import { writeCertificateFile, writeKeyFile } from '../src/runtime/pki/index.js';
 import { LogCapture } from './helpers/real-net.js';
-import { fetchEveryBlob, until, wireBytes } from './helpers/tunnel-checks.js';
+import {
+  fetchEveryBlob, until, wireBytes,
+  TEST_BACKEND_HEAD_TIMEOUT_MS as BACKEND_HEAD_TIMEOUT_MS, TEST_BLOB_SIZES as BLOB_SIZES, TEST_COMMS_LIMITS as LIMITS,
+  TEST_PROXY_USER as PROXY_USER, TEST_SERVICES as SERVICES, TEST_UPLOAD_BYTES as UPLOAD_BYTES,
+} from './helpers/tunnel-checks.js';
 import {
   LAB_SNI, buildBundles, commsConfig, digestAnswer, exchange, fetchBlob, gatewayConfig, makeBlobs, readCommsMetrics,
   startBlobBackend, startCommsFromFile, startDigestBackend, startGatewayFromFile, startServiceProcess, tlsExchange, writeJson, writeLabPki,
   type BlobBackend, type BlobFetch, type HostFiles, type LabBackend, type LabBlob, type LabPki, type ServiceProcess,
 } from './helpers/tunnel-lab.js';
 
-/** A byte, two sizes that straddle TLS records and TCP buffers, and a 4 MiB layer. */
-const BLOB_SIZES = [1, 65_536 + 3, 1024 * 1024 + 7, 4 * 1024 * 1024 + 13];
-const UPLOAD_BYTES = 4 * 1024 * 1024 + 5;
-const PROXY_USER = { username: 'lab', password: 'p@ss:word' };
-/** Short, so a lost request fails a case in seconds (the backend closes), not at the exchange's bound. */
-const BACKEND_HEAD_TIMEOUT_MS = 2_000;
-const LIMITS = { serverConfirmTimeoutMs: 2_000, idleTimeoutMs: 30_000, dialAttemptsMax: 3, backoffBaseMs: 50, backoffCapMs: 200 };
-const SERVICES = [
-  { name: 'registry', sni: LAB_SNI.registry },
-  { name: 'api', sni: LAB_SNI.api },
-  { name: 'unrouted', sni: LAB_SNI.unrouted },
-];
 const POLL_MS = 20;
 
 const duLogs = new LogCapture();

@@ -25,7 +25,11 @@ import type { CommsService } from '../src/runtime/comms/service.js';
 import { freePort } from './helpers/live-etcd.js';
 import { realHostRequired } from './helpers/netns.js';
 import { LogCapture } from './helpers/real-net.js';
-import { fetchEveryBlob, until as untilWithin } from './helpers/tunnel-checks.js';
+import {
+  fetchEveryBlob, until as untilWithin,
+  TEST_BACKEND_HEAD_TIMEOUT_MS as BACKEND_HEAD_TIMEOUT_MS, TEST_BLOB_SIZES as BLOB_SIZES, TEST_COMMS_LIMITS as LIMITS,
+  TEST_PROXY_USER as PROXY_USER, TEST_SERVICES as SERVICES, TEST_UPLOAD_BYTES as UPLOAD_BYTES,
+} from './helpers/tunnel-checks.js';
 import {
   LAB_SNI, checkHaproxyConfig, commsConfig, digestAnswer, exchange, fetchBlob, haproxyConfig, haproxyHandshakeFailures,
   haproxyTcpLog, haproxyUnavailable, makeBlobs, startBlobBackend, startCommsFromFile, startDigestBackend, startHaproxy, tlsExchange, writeJson,
@@ -36,18 +40,6 @@ import {
 const haproxyMissing = await haproxyUnavailable();
 if (haproxyMissing !== undefined && !realHostRequired()) process.stdout.write(`haproxy-interop: skipped: ${haproxyMissing}\n`);
 
-const BLOB_SIZES = [1, 65_536 + 3, 1024 * 1024 + 7, 4 * 1024 * 1024 + 13];
-const UPLOAD_BYTES = 4 * 1024 * 1024 + 5;
-const PROXY_USER = { username: 'lab', password: 'p@ss:word' };
-const BACKEND_HEAD_TIMEOUT_MS = 2_000;
-// haproxy sends TLS 1.3 session tickets (tested below), so through the proxy
-// comms never waits this long; it bounds the fallback if it did not.
-const LIMITS = { serverConfirmTimeoutMs: 2_000, idleTimeoutMs: 30_000, dialAttemptsMax: 3, backoffBaseMs: 50, backoffCapMs: 200 };
-const SERVICES = [
-  { name: 'registry', sni: LAB_SNI.registry },
-  { name: 'api', sni: LAB_SNI.api },
-  { name: 'unrouted', sni: LAB_SNI.unrouted },
-];
 
 describe.skipIf(haproxyMissing !== undefined && !realHostRequired())("comms through Debian's haproxy as the DU gateway (127.0.0.1)", () => {
   const hostLogs = new LogCapture();

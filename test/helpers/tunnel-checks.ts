@@ -3,7 +3,26 @@
 // local port. Kept apart from tunnel-lab.ts, which the bench also uses and so
 // must not depend on vitest.
 import { expect } from 'vitest';
-import { fetchBlob, type BlobFetch, type LabBlob } from './tunnel-lab.js';
+import { LAB_SNI, fetchBlob, type BlobFetch, type LabBlob } from './tunnel-lab.js';
+
+/** Blobs: a byte, two sizes that straddle TLS records and TCP buffers, and a 4 MiB layer. */
+export const TEST_BLOB_SIZES = [1, 65_536 + 3, 1024 * 1024 + 7, 4 * 1024 * 1024 + 13];
+export const TEST_UPLOAD_BYTES = 4 * 1024 * 1024 + 5;
+export const TEST_PROXY_USER = { username: 'lab', password: 'p@ss:word' };
+/** Short, so a lost request fails a case in seconds (the backend closes), not at the exchange's bound. */
+export const TEST_BACKEND_HEAD_TIMEOUT_MS = 2_000;
+/**
+ * comms' limits in these tests: quick retries. A DU that sends TLS 1.3 tickets
+ * (ours, haproxy) means comms never waits serverConfirmTimeoutMs through the
+ * proxy; it bounds the fallback if it did.
+ */
+export const TEST_COMMS_LIMITS = { serverConfirmTimeoutMs: 2_000, idleTimeoutMs: 30_000, dialAttemptsMax: 3, backoffBaseMs: 50, backoffCapMs: 200 };
+/** comms' services: two the DU routes, one it does not. */
+export const TEST_SERVICES = [
+  { name: 'registry', sni: LAB_SNI.registry },
+  { name: 'api', sni: LAB_SNI.api },
+  { name: 'unrouted', sni: LAB_SNI.unrouted },
+];
 
 const POLL_MS = 20;
 
