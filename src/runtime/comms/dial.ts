@@ -40,6 +40,8 @@ export async function dialDu(request: DialRequest): Promise<DuConnection> {
   const raw = await dialTcp(request).catch((error: unknown) => {
     throw asTunnelError('dial', error);
   });
+  // A relay passes on what it got at once: Nagle would hold a small request back for the DU's delayed ACK.
+  raw.setNoDelay(true);
   return handshake(request, raw);
 }
 

@@ -52,6 +52,8 @@ export async function startComms(platform: Platform, config: CommsConfig, config
 
   const onConnection = (service: ServiceConfig, local: StreamSocket): void => {
     metrics.tunnelsTotal += 1;
+    // Answers go to the local client as they come, not held by Nagle for its delayed ACK.
+    local.setNoDelay(true);
     const id = nextTunnelId++;
     if (stopController.signal.aborted || tunnels.size >= config.limits.tunnelsMax) {
       const reason: FailureReason = stopController.signal.aborted ? 'stopped' : 'limit';

@@ -239,6 +239,8 @@ class Gateway {
       return;
     }
     this.#accepted.add(socket);
+    // A relay passes on what it got at once: Nagle would hold a small answer back for the peer's delayed ACK (haproxy and stunnel set TCP_NODELAY too).
+    socket.setNoDelay(true);
     socket.once('close', () => {
       this.#accepted.delete(socket);
       if (this.#accepted.size === 0) this.#onDrained?.();
@@ -361,6 +363,7 @@ class Gateway {
     const log = this.#log.child({ sni, subject: identity.subject, serial: identity.serial, remote: identity.remote });
     const clock = this.#platform.clock;
     const target = this.#platform.streams.connect({ host: backend.host, port: backend.port, allowHalfOpen: true });
+    target.setNoDelay(true);
     let connected = false;
 
     const failDial = (code: string): void => {
