@@ -426,6 +426,24 @@ describe('process exit and failure: the kernel cleans up', () => {
     expect(status).toEqual(expect.objectContaining({ state: 'stopped', exitCode: 137 }));
     expect(status?.reason).toMatch(/killed/);
   });
+
+  it('a restart while the process is still stopping waits for the stop, then starts it (found by the nat-proxy fuzzer)', async () => {
+    const { world, node } = lab();
+    let starts = 0;
+    world.registerModule('slow-stop', (platform) => {
+      starts++;
+      return { stop: () => platform.clock.sleep(2_000) };
+    });
+    await within(world, node.platform.processes.start({ name: 'slow-stop', module: 'slow-stop' }));
+    const stopping = node.platform.processes.stop('slow-stop');
+    await world.run({ forMs: 500 });
+    expect(node.processes.status('slow-stop')?.state).toBe('stopping');
+    const startedAtMs = world.engine.elapsedMs();
+    await within(world, Promise.all([node.processes.restart('slow-stop'), node.processes.stop('slow-stop').then(() => stopping)]));
+    expect(world.engine.elapsedMs() - startedAtMs).toBeGreaterThanOrEqual(1_500);
+    expect(starts).toBe(2);
+    expect(node.processes.status('slow-stop')?.state).toBe('running');
+  });
 });
 
 // ------------------------------------------------------------------ faults

@@ -59,6 +59,8 @@ interface SimProcess {
   readonly context: ProcessContext;
   status: ProcessStatus;
   service: Service | undefined;
+  /** While it is stopping: settles once it has stopped (a restart in the meantime waits for it, as systemd's does). */
+  stopped?: Promise<void>;
 }
 
 const STOP_TIMEOUT_MS_DEFAULT = 5_000;
@@ -110,7 +112,13 @@ export class SimProcesses implements Processes {
   async stop(name: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const process = this.processes.get(name);
     if (process === undefined) throw new PlatformError('ERR_PROCESS_NOT_FOUND', `no process "${name}" on ${this.host.name}`);
+    if (process.status.state === 'stopping') return process.stopped;
     if (process.status.state !== 'running') return;
+    process.stopped = this.stopRunning(process, options);
+    return process.stopped;
+  }
+
+  private async stopRunning(process: SimProcess, options: { timeoutMs?: number }): Promise<void> {
     this.setState(process, { ...process.status, state: 'stopping' });
     const engine = this.host.world.engine;
     const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS_DEFAULT;
@@ -139,7 +147,7 @@ export class SimProcesses implements Processes {
   async restart(name: string, options: { timeoutMs?: number } = {}): Promise<void> {
     const process = this.processes.get(name);
     if (process === undefined) throw new PlatformError('ERR_PROCESS_NOT_FOUND', `no process "${name}" on ${this.host.name}`);
-    if (process.status.state === 'running') await this.stop(name, options);
+    if (process.status.state === 'running' || process.status.state === 'stopping') await this.stop(name, options);
     await this.start(process.spec);
   }
 
