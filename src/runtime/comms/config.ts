@@ -32,9 +32,11 @@ export interface CommsLimits {
   backoffBaseMs: number;
   backoffCapMs: number;
   /**
-   * TLS 1.3: how long after secureConnect an end or reset from the DU still
-   * counts as a refusal of our certificate, unless the DU confirmed first
-   * (a session ticket or a byte). See relay.ts.
+   * TLS 1.3: how long to wait for the DU's confirmation (a session ticket or
+   * a byte) before taking a DU that sends no tickets as having accepted us.
+   * Through a proxy the relay starts only then; after it, a reset is
+   * 'remote-reset' rather than a refusal. An end before a ticket or a byte is
+   * a refusal whenever it comes. See relay.ts.
    */
   serverConfirmTimeoutMs: number;
   /** A tunnel with no bytes either way for this long is reset. */
@@ -43,7 +45,10 @@ export interface CommsLimits {
    * TCP keepalive on the connection to the DU (or the proxy) after this much
    * silence: a NAT that reboots or forgets the flow leaves a tunnel waiting
    * for answers that are dropped; probes find that out (a reset, or no
-   * answer) long before idleTimeoutMs. Probe interval and count are the host's.
+   * answer) long before idleTimeoutMs. Probe interval and count are not
+   * ours: Node 20 (libuv 1.46) sets TCP_KEEPINTVL 1 s and TCP_KEEPCNT 10 on a
+   * real host, so a dead path is found about 10 s after this; the simulated
+   * hosts use their own TCP settings.
    */
   keepAliveIdleMs: number;
 }

@@ -20,6 +20,12 @@ export type FailureReason =
   | 'network'
   /** The DU side reset or failed an established, confirmed tunnel. */
   | 'remote-reset'
+  /**
+   * The DU accepted us (a ticket came) and then ended the tunnel without a byte: a refusal after the
+   * handshake (haproxy's for an SNI it does not route) or a backend that answered nothing. Reset, never
+   * passed on as an empty answer.
+   */
+  | 'empty-close'
   /** The local client reset its connection before the tunnel completed. */
   | 'local-reset'
   /** No bytes either way for limits.idleTimeoutMs. */
@@ -32,7 +38,7 @@ export type FailureReason =
   | 'stopped';
 
 export const FAILURE_REASONS: readonly FailureReason[] = [
-  'auth-refused', 'ambiguous-reset', 'server-untrusted', 'proxy-refused', 'network', 'remote-reset', 'local-reset', 'idle-timeout', 'limit', 'credentials', 'stopped',
+  'auth-refused', 'ambiguous-reset', 'server-untrusted', 'proxy-refused', 'network', 'remote-reset', 'empty-close', 'local-reset', 'idle-timeout', 'limit', 'credentials', 'stopped',
 ];
 
 /** A tunnel failure with a stable code, e.g. ERR_TUNNEL_AUTH_REFUSED. */

@@ -110,12 +110,14 @@ class TunnelRelay implements Relay {
         this.#fail(classifyRemoteFailure('unconfirmed', undefined), 'unconfirmed', undefined);
         return;
       }
-      // An empty answer to a request still being sent is a refusal, not an
-      // answer: haproxy accepts the handshake of an SNI it does not route,
-      // sends its tickets, then closes without a byte. (A backend that reads
-      // the client's whole request, up to its end, may answer nothing.)
-      if (this.#bytesDown === 0 && !local.readableEnded) {
-        this.#setFailure('auth-refused', 'relaying', undefined, 'the DU ended the tunnel without a byte while the local client was still sending');
+      // An end without a single byte is never passed on as an empty answer:
+      // haproxy accepts the handshake of an SNI it does not route, sends its
+      // tickets, then closes without a byte, and nothing tells that apart
+      // from a backend that answered nothing. A service must send a byte
+      // before it ends its direction (README, "Known limits"); the price of
+      // the rule is a reset where an empty answer was meant, never the reverse.
+      if (this.#bytesDown === 0) {
+        this.#setFailure('empty-close', 'relaying', undefined, 'the DU ended the tunnel without sending a byte');
         return;
       }
       local.end();
