@@ -25,6 +25,7 @@ describe('du-gateway configuration', () => {
   it.each([
     [`{${listen}, ${tls}, "services": [${service}]}`, 'ok'],
     [`{${listen}, ${tls}, "services": [${service}], "idleTimeoutMs": 1000, "connectionsPerHostMax": 4}`, 'ok'],
+    [`{${listen}, ${tls}, "services": [${service}], "keepAliveIdleMs": 30000}`, 'ok'],
     [`{${listen}, ${tls}}`, 'ERR_CONFIG_INVALID: du.json:1:1: services: is required'],
     [`{${listen}, ${tls}, "services": []}`, 'ERR_CONFIG_INVALID: du.json:1:'],
     [`{${listen},\n ${tls},\n "services": [${service}, {"sni": "bad name!", "backend": {"host": "x", "port": 1}}]}`,
@@ -48,6 +49,7 @@ describe('du-gateway configuration', () => {
     [`{${listen}, ${tls}, "services": [${service}], "connectionsPerHostMax": "4"}`, 'connectionsPerHostMax: must be an integer, got the string "4"'],
     [`{${listen}, ${tls}, "services": [${service}], "backend": {}}`, 'backend: unknown key'],
     [`{${listen}, ${tls}, "services": []}`, 'services: must name at least one service'],
+    [`{${listen}, ${tls}, "services": [${service}], "keepAliveIdleMs": 500}`, 'keepAliveIdleMs: must be an integer in [1000, 86400000], got 500'],
   ])('names the field: %s', (text, field) => {
     expect(configProblem(text)).toContain(field);
   });

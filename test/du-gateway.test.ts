@@ -401,6 +401,22 @@ describe('DU gateway: tunnels that fail end in an error at the client, never a c
     expect(gateway().stats().tunnelsClosedByReason).toEqual({ 'idle-timeout': 1 });
   });
 
+  it('frees the tunnel of a client whose host died without a word, by keepalive, long before idleTimeoutMs', async () => {
+    const { world, client: clientHost, backends, gateway, connect } = await lab({ gateway: { idleTimeoutMs: 3_600_000, keepAliveIdleMs: 5_000 } });
+    connect({ cert: pki.host1, send: 'hi', end: false });
+    await world.run({ forMs: 1_000 });
+    expect(gateway().stats().tunnelsOpen).toBe(1);
+    clientHost.crash();
+    // 5 s of silence, then the DU host's probes go unanswered: its TCP settings here are Linux's
+    // defaults (9 probes 75 s apart), so about 11 minutes, against the hour of idleTimeoutMs.
+    await world.run({ forMs: 600_000 });
+    expect(gateway().stats().tunnelsOpen).toBe(1);
+    await world.run({ forMs: 120_000 });
+    expect(gateway().stats().tunnelsOpen).toBe(0);
+    expect(backends.registry.resets).toBe(1);
+    expect(Object.keys(gateway().stats().tunnelsClosedByReason)).not.toContain('idle-timeout');
+  });
+
   it('resets the client when its backend is down', async () => {
     const { world, gateway, connect } = await lab();
     const client = connect({ cert: pki.host1, servername: DOWN_SNI, send: 'hello' });

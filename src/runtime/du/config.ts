@@ -8,7 +8,7 @@
 //     "tls":      { "certFile": "...", "keyFile": "...", "caFile": "...", "revocationFile": "..." },
 //     "services": [ { "sni": "registry.du.pf9lab", "backend": { "host": "198.18.1.10", "port": 5000 } } ],
 //     "idleTimeoutMs": 300000, "connectTimeoutMs": 10000, "handshakeTimeoutMs": 10000,
-//     "connectionsPerHostMax": 64, "connectionsMax": 4096, "revocationReloadMs": 5000
+//     "connectionsPerHostMax": 64, "connectionsMax": 4096, "revocationReloadMs": 5000, "keepAliveIdleMs": 60000
 //   }
 //
 // caFile is the DU root CA from src/runtime/pki; clients must present PKI host
@@ -57,6 +57,13 @@ export interface DuGatewayConfig {
   connectionsMax?: number;
   /** How often the revocation file is re-read (it is re-parsed only when its content changed). Default 5 000. */
   revocationReloadMs?: number;
+  /**
+   * TCP keepalive on client connections after this much silence. A client
+   * whose NAT forgot the flow, or whose host died, never sends its FIN; the
+   * probes free its tunnel (and its place under connectionsPerHostMax) long
+   * before idleTimeoutMs. Default 60 000.
+   */
+  keepAliveIdleMs?: number;
 }
 
 export interface ResolvedDuGatewayConfig {
@@ -70,6 +77,7 @@ export interface ResolvedDuGatewayConfig {
   connectionsPerHostMax: number;
   connectionsMax: number;
   revocationReloadMs: number;
+  keepAliveIdleMs: number;
 }
 
 /** A configuration value out of its bounds; `field` is the key path. */
@@ -117,11 +125,12 @@ export function resolveDuGatewayConfig(config: DuGatewayConfig): ResolvedDuGatew
     connectionsPerHostMax: integerIn('connectionsPerHostMax', config.connectionsPerHostMax ?? 64, 1, 1_000_000),
     connectionsMax: integerIn('connectionsMax', config.connectionsMax ?? 4096, 1, 1_000_000),
     revocationReloadMs: integerIn('revocationReloadMs', config.revocationReloadMs ?? 5_000, 10, dayMs),
+    keepAliveIdleMs: integerIn('keepAliveIdleMs', config.keepAliveIdleMs ?? 60_000, 1_000, dayMs),
   };
 }
 
 const NUMBER_KEYS = [
-  'idleTimeoutMs', 'connectTimeoutMs', 'handshakeTimeoutMs', 'connectionsPerHostMax', 'connectionsMax', 'revocationReloadMs',
+  'idleTimeoutMs', 'connectTimeoutMs', 'handshakeTimeoutMs', 'connectionsPerHostMax', 'connectionsMax', 'revocationReloadMs', 'keepAliveIdleMs',
 ] as const;
 
 /** Turns a parsed configuration file into a checked config; every problem is a ConfigError naming key, line and column. */

@@ -241,6 +241,7 @@ class Gateway {
     this.#accepted.add(socket);
     // A relay passes on what it got at once: Nagle would hold a small answer back for the peer's delayed ACK (haproxy and stunnel set TCP_NODELAY too).
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, this.#settings.keepAliveIdleMs);
     socket.once('close', () => {
       this.#accepted.delete(socket);
       if (this.#accepted.size === 0) this.#onDrained?.();
