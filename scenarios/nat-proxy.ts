@@ -356,6 +356,7 @@ async function runNatProxy(seed: number, faults: Fault[], shape: Shape): Promise
     invariants: [
       checkPulls(ledger.pulls),
       checkCalls(ledger.calls),
+      checkTruncation(ledger.pulls, ledger.calls, faults),
       checkIsolation('registry', registryRequests, '/v2/'),
       checkIsolation('REST API', restState.requests, '/api/'),
       checkLiveness(clients.map((host) => host.name), ledger, quietAtMs),
@@ -378,6 +379,34 @@ function checkPulls(pulls: readonly PullRecord[]) {
     corrupt.length === 0
       ? `${pulls.length} pulls: ${ok.length} verified every digest (${ok.reduce((sum, pull) => sum + pull.bytes, 0)} bytes), ${pulls.length - ok.length} failed`
       : corrupt.slice(0, 5).map((pull) => `${pull.client} ${pull.image} at ${pull.startedAtMs} ms: ${pull.detail}`).join('; '),
+  );
+}
+
+/**
+ * Tunnel integrity's "never a silent truncation": no answer may end cleanly
+ * (a FIN, no error) before it is complete, since every failure in comms, the
+ * gateway and the proxy is a reset. The one excuse is the backend itself
+ * stopping mid-answer: a process that exits closes its sockets with a FIN,
+ * as Linux does, and the tunnel passes that end on faithfully.
+ */
+function checkTruncation(pulls: readonly PullRecord[], calls: readonly RestCallRecord[], faults: readonly Fault[]) {
+  const stopsOf = (process: string): number[] =>
+    faults.filter((fault) => (fault.kind === 'stop-process' || fault.kind === 'restart-process') && fault.process === process).map((fault) => fault.atMs);
+  const registryStops = stopsOf('registry');
+  const apiStops = stopsOf('rest-echo');
+  const excused = (record: { startedAtMs: number; endedAtMs: number }, stops: readonly number[]): boolean =>
+    stops.some((atMs) => atMs >= record.startedAtMs && atMs <= record.endedAtMs);
+  const truncated = [
+    ...pulls.filter((pull) => pull.state === 'truncated').map((pull) => ({ what: `${pull.client} pull ${pull.image}`, record: pull, stops: registryStops })),
+    ...calls.filter((call) => call.state === 'truncated').map((call) => ({ what: `${call.client} ${call.method} ${call.id}`, record: call, stops: apiStops })),
+  ];
+  const silent = truncated.filter((entry) => !excused(entry.record, entry.stops));
+  return invariant(
+    'no answer ends cleanly before it is complete (silent truncation)',
+    silent.length === 0,
+    silent.length === 0
+      ? `${pulls.length} pulls and ${calls.length} calls; ${truncated.length === 0 ? 'none ended short' : `${truncated.length} ended short, each while its backend stopped`}`
+      : silent.slice(0, 5).map((entry) => `${entry.what} at ${entry.record.startedAtMs} ms: ${entry.record.detail}`).join('; '),
   );
 }
 

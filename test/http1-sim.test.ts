@@ -197,6 +197,8 @@ describe('http1 on the simulated network: client failures', () => {
     const outcome = await settled(pair, request(pair));
     expect(outcome.error?.code).toBe('ERR_HTTP_CLOSED');
     expect(outcome.error?.detail).toBe('connection closed after 3 of 10 body bytes (Content-Length)');
+    // A clean end, not a reset: what an oracle of "never silent truncation" needs to tell apart.
+    expect(outcome.error?.cleanEnd).toBe(true);
   });
 
   it('says ERR_HTTP_CLOSED when the server closes without answering', async () => {
@@ -205,6 +207,19 @@ describe('http1 on the simulated network: client failures', () => {
     const outcome = await settled(pair, request(pair));
     expect(outcome.error?.code).toBe('ERR_HTTP_CLOSED');
     expect(outcome.error?.detail).toMatch(/closed the connection before a response head \(0 bytes received\)/);
+    expect(outcome.error?.cleanEnd).toBe(true);
+  });
+
+  it('a reset in the middle of the body is ERR_HTTP_CLOSED too, but not a clean end', async () => {
+    const pair = world();
+    await rawServer(pair, (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc');
+      socket.resetAndDestroy();
+    });
+    const outcome = await settled(pair, request(pair));
+    expect(outcome.error?.code).toBe('ERR_HTTP_CLOSED');
+    expect(outcome.error?.causeCode).toBe('ECONNRESET');
+    expect(outcome.error?.cleanEnd).toBe(false);
   });
 
   it('bounds the response body and rejects what is not HTTP', async () => {

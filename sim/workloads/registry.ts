@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Platform } from '../../src/runtime/platform/types.js';
 import { httpRequest, serveHttp, type HttpServer, type HttpServerResponse } from '../../src/runtime/net/http1/index.js';
+import { failureState } from './http-outcome.js';
 
 export interface Blob {
   digest: string;
@@ -46,7 +47,12 @@ export function serveRegistry(platform: Platform, port: number, images: readonly
   });
 }
 
-export type PullState = 'ok' | 'failed' | 'corrupt';
+/**
+ * 'truncated': an answer ended cleanly (a FIN, no error) before it was
+ * complete. Through a tunnel that must never truncate silently, that is a
+ * bug unless the backend itself stopped mid-answer.
+ */
+export type PullState = 'ok' | 'failed' | 'truncated' | 'corrupt';
 
 export interface PullRecord {
   client: string;
@@ -79,7 +85,7 @@ export async function pullImage(platform: Platform, options: { client: string; i
     if (manifest.status !== 200) return record('failed', 0, 0, `manifest: HTTP ${manifest.status}`);
     layers = (JSON.parse(manifest.body.toString('utf8')) as { layers: { digest: string; size: number }[] }).layers;
   } catch (error) {
-    return record('failed', 0, 0, `manifest: ${(error as Error).message}`);
+    return record(failureState(error), 0, 0, `manifest: ${(error as Error).message}`);
   }
   let bytes = 0;
   for (const [index, layer] of layers.entries()) {
@@ -89,7 +95,7 @@ export async function pullImage(platform: Platform, options: { client: string; i
       if (response.status !== 200) return record('failed', index, bytes, `blob ${index}: HTTP ${response.status}`);
       body = response.body;
     } catch (error) {
-      return record('failed', index, bytes, `blob ${index}: ${(error as Error).message}`);
+      return record(failureState(error), index, bytes, `blob ${index}: ${(error as Error).message}`);
     }
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
     // A complete answer with the wrong bytes got past every framing check: the one outcome that is a bug.

@@ -7,6 +7,7 @@
 import type { Platform, StreamSocket } from '../../src/runtime/platform/types.js';
 import { httpRequest, serveHttp, type HttpServer, type HttpServerResponse } from '../../src/runtime/net/http1/index.js';
 import { tapAcceptedStreams } from './accept-tap.js';
+import { failureState } from './http-outcome.js';
 
 export const HOST_HEADER = 'x-pf9lab-host';
 
@@ -57,7 +58,8 @@ export function serveRestEcho(platform: Platform, port: number, state: RestEchoS
   });
 }
 
-export type RestCallState = 'ok' | 'failed' | 'wrong';
+/** 'truncated': the answer ended cleanly before it was complete (see PullState). */
+export type RestCallState = 'ok' | 'failed' | 'truncated' | 'wrong';
 
 export interface RestCallRecord {
   client: string;
@@ -104,7 +106,7 @@ export async function restCall(
       timeoutMs: options.timeoutMs,
     });
   } catch (error) {
-    return record('failed', options.value, (error as Error).message);
+    return record(failureState(error), options.value, (error as Error).message);
   }
   const text = response.body.toString('utf8');
   if (options.method === 'GET' && response.status === 404) return record('ok', undefined, 'no such item');

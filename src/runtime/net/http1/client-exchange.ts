@@ -111,14 +111,15 @@ export function startExchange(
   socket.on('end', () => {
     if (settled) return;
     if (decoder === undefined) {
-      settle(new HttpError('ERR_HTTP_CLOSED', `${where} closed the connection before a response head (${receivedBytes} bytes received)`));
+      settle(new HttpError('ERR_HTTP_CLOSED', `${where} closed the connection before a response head (${receivedBytes} bytes received)`, { cleanEnd: true }));
       return;
     }
     try {
       decoder.finish();
       settle(undefined);
     } catch (error) {
-      settle(asHttpError(error));
+      const httpError = asHttpError(error);
+      settle(httpError.code === 'ERR_HTTP_CLOSED' ? new HttpError('ERR_HTTP_CLOSED', httpError.detail, { cleanEnd: true }) : httpError);
     }
   });
   socket.on('error', (error: Error) => {

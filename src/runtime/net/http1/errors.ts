@@ -28,12 +28,20 @@ export interface HttpErrorDetails {
   /** The `code` of the underlying error (ECONNREFUSED, ECONNRESET…). */
   causeCode?: string;
   cause?: unknown;
+  /**
+   * ERR_HTTP_CLOSED only: the peer ended its stream cleanly (a FIN, no error)
+   * before the message was complete. A tunnel that must never truncate
+   * silently can be held to that: a cut-short answer should be a reset.
+   */
+  cleanEnd?: boolean;
 }
 
 export class HttpError extends Error {
   readonly code: HttpErrorCode;
   readonly status: number | undefined;
   readonly causeCode: string | undefined;
+  /** See HttpErrorDetails.cleanEnd. */
+  readonly cleanEnd: boolean;
   /** The message without its code: what a server puts in a 4xx body. */
   readonly detail: string;
 
@@ -44,6 +52,7 @@ export class HttpError extends Error {
     this.detail = message;
     this.status = details.status;
     this.causeCode = details.causeCode;
+    this.cleanEnd = details.cleanEnd ?? false;
   }
 }
 
