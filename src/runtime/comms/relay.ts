@@ -12,10 +12,10 @@
 // it accepted our Finished and certificate) or a first byte — an end or a
 // reset from it is a refusal ('auth-refused'), not a short answer. A DU that
 // sends no tickets is taken as confirmed after limits.serverConfirmTimeoutMs
-// (a later reset is 'remote-reset'), but an end is clean only once the DU has
-// sent a ticket or a byte: the network can hold a refusal back past any timer
-// (a cut, then TCP's backoff), and a refusal must never become an empty
-// clean answer.
+// (a later reset is 'remote-reset'), but an end is passed on as clean only
+// once the DU has sent a byte: the network can hold a refusal back past any
+// timer (a cut, then TCP's backoff), haproxy refuses an unrouted SNI after
+// its tickets, and a refusal must never become an empty clean answer.
 import type { Clock, StreamSocket, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
 import type { DuConnection } from './dial.js';
