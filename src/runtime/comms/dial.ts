@@ -12,6 +12,7 @@
 // then OpenSSL's verdict counts unless it is only about time. This is done
 // before the promise resolves, and nothing writes to the TLS socket before
 // that: the relay (which pipes the local client in) starts only afterwards.
+import type { EventEmitter } from 'node:events';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { OPENSSL_TIME_ERRORS, PkiError, verifyPeerCertificate } from '../pki/index.js';
 import type { Platform, StreamSocket } from '../platform/types.js';
@@ -205,17 +206,6 @@ export function awaitConfirmation(connection: DuConnection, clock: Platform['clo
   const { tls, raw } = connection;
   if (signal.aborted) return Promise.resolve(connection);
   return new Promise<DuConnection>((resolve, reject) => {
-    const cleanup = (): void => {
-      clock.clearTimer(timer);
-      tls.off('session', onConfirmed);
-      tls.off('error', onError);
-      tls.off('end', onEnd);
-      tls.off('close', onEnd);
-      raw.off('error', onError);
-      raw.off('end', onEnd);
-      raw.off('close', onEnd);
-      signal.removeEventListener('abort', onAbort);
-    };
     const settle = (): void => {
       cleanup();
       resolve(connection);
@@ -231,25 +221,31 @@ export function awaitConfirmation(connection: DuConnection, clock: Platform['clo
       clock.clearTimer(timer);
       timer = clock.setTimeout(settle, 0);
     };
-    // As it is: claiming a ticket here would let a refusal that is still on its way end the tunnel cleanly.
-    const onTimeout = settle;
-    const onAbort = settle;
     const onError = (error: Error | undefined): void => {
       cleanup();
       failBoth(tls, raw);
       reject(asTunnelError('unconfirmed', error, { viaProxy: true }));
     };
     const onEnd = (): void => onError(undefined);
-    let timer = clock.setTimeout(onTimeout, timeoutMs);
-    tls.once('session', onConfirmed);
-    tls.once('error', onError);
-    // Once TLS owns the TCP stream, only the TLS socket reports the DU's end.
-    tls.once('end', onEnd);
-    tls.once('close', onEnd);
-    raw.once('error', onError);
-    raw.once('end', onEnd);
-    raw.once('close', onEnd);
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Once TLS owns the TCP stream (the real platform), only the TLS socket reports the DU's end.
+    const listeners: [EventEmitter, string, (error?: Error) => void][] = [
+      [tls, 'session', onConfirmed],
+      [tls, 'error', onError],
+      [tls, 'end', onEnd],
+      [tls, 'close', onEnd],
+      [raw, 'error', onError],
+      [raw, 'end', onEnd],
+      [raw, 'close', onEnd],
+    ];
+    const cleanup = (): void => {
+      clock.clearTimer(timer);
+      for (const [emitter, event, listener] of listeners) emitter.off(event, listener);
+      signal.removeEventListener('abort', settle);
+    };
+    // Timing out leaves the connection as it is: claiming a ticket here would let a refusal that is still on its way end the tunnel cleanly.
+    let timer = clock.setTimeout(settle, timeoutMs);
+    for (const [emitter, event, listener] of listeners) emitter.once(event, listener);
+    signal.addEventListener('abort', settle, { once: true });
     if (connection.ticketSeen()) onConfirmed();
   });
 }
