@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HttpError } from '../src/runtime/net/http1/errors.js';
+import { rejection } from './helpers/http1.js';
 import { ChunkedDecoder } from '../src/runtime/net/http1/chunked-decoder.js';
 import { encodeChunk, encodeChunkedBody, LAST_CHUNK } from '../src/runtime/net/http1/chunked-encoder.js';
 import { ContentLengthDecoder, UntilCloseDecoder, createBodyDecoder } from '../src/runtime/net/http1/length-decoders.js';
@@ -32,16 +33,6 @@ function decodeAll(decoder: BodyDecoder, pieces: readonly Buffer[]): { body: Buf
 
 function chunked(text: string, bodyBytesMax = 1024 * 1024): ReturnType<typeof decodeAll> {
   return decodeAll(new ChunkedDecoder({ bodyBytesMax }), [Buffer.from(text, 'latin1')]);
-}
-
-function rejection(action: () => unknown): HttpError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HttpError);
-    return error as HttpError;
-  }
-  throw new Error('expected an HttpError, nothing was thrown');
 }
 
 /** Splits `bytes` at the given cut points (any order, duplicates and out-of-range ones ignored). */

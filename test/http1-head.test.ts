@@ -3,7 +3,7 @@
 // status a server answers with, and a message naming the problem.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HttpError } from '../src/runtime/net/http1/errors.js';
+import { rejection } from './helpers/http1.js';
 import { HeadReader, type RawHead } from '../src/runtime/net/http1/head-reader.js';
 import { formatRequestHead, parseRequestHead } from '../src/runtime/net/http1/request-head.js';
 import { formatResponseHead, parseResponseHead } from '../src/runtime/net/http1/response-head.js';
@@ -24,17 +24,6 @@ function response(text: string): ReturnType<typeof parseResponseHead> {
   const raw = readHead(text);
   if (raw === undefined) throw new Error('head incomplete');
   return parseResponseHead(raw);
-}
-
-/** Runs `action`, which must throw an HttpError; returns it. */
-function rejection(action: () => unknown): HttpError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HttpError);
-    return error as HttpError;
-  }
-  throw new Error('expected an HttpError, nothing was thrown');
 }
 
 describe('HeadReader', () => {
