@@ -15,6 +15,7 @@ import { WATCHES_MAX } from '../src/runtime/kube/apiserver/etcd-apiserver.js';
 import { httpRequest, httpStream } from '../src/runtime/net/http1/index.js';
 import type { Platform } from '../src/runtime/platform/types.js';
 import { expectNoFailures } from './helpers/sim-world.js';
+import { apiAnswer, type ApiAnswer } from './helpers/api-answer.js';
 
 const MASTERS = [
   ['m1', '198.18.0.11'],
@@ -80,13 +81,7 @@ async function drive<T>(world: World, atMs: number, limitMs: number, story: () =
   return outcome.value;
 }
 
-interface Answer {
-  status: number;
-  text: string;
-  json: Record<string, unknown>;
-}
-
-async function call(platform: Platform, ip: string, method: string, path: string, body?: unknown): Promise<Answer> {
+async function call(platform: Platform, ip: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
   const response = await httpRequest(platform, {
     host: ip,
     port: APISERVER_PORT,
@@ -96,17 +91,10 @@ async function call(platform: Platform, ip: string, method: string, path: string
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     timeoutMs: 15_000,
   });
-  const text = response.body.toString('utf8');
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // /healthz answers text
-  }
-  return { status: response.status, text, json };
+  return apiAnswer(response);
 }
 
-function metadataOf(answer: Answer): Record<string, unknown> {
+function metadataOf(answer: ApiAnswer): Record<string, unknown> {
   return answer.json['metadata'] as Record<string, unknown>;
 }
 

@@ -11,6 +11,7 @@ import { createRealPlatform } from '../src/runtime/platform/real/index.js';
 import type { Service } from '../src/runtime/platform/types.js';
 import { freePort, skipLiveEtcd, startLiveEtcd, type LiveEtcd } from './helpers/live-etcd.js';
 import { LogCapture } from './helpers/real-net.js';
+import { apiAnswer, type ApiAnswer } from './helpers/api-answer.js';
 
 const NODES = '/api/v1/nodes';
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases';
@@ -24,17 +25,8 @@ describe.skipIf(skipLiveEtcd('apiserver-real-etcd'))("the apiserver stand-in aga
   let kubelet: Service | undefined;
   let port = 0;
 
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; text: string; json: Record<string, unknown> }> => {
-    const response = await httpRequest(platform, { host: '127.0.0.1', port, method, path, ...(body === undefined ? {} : { body: JSON.stringify(body) }), timeoutMs: 10_000 });
-    const text = response.body.toString('utf8');
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // /healthz answers text
-    }
-    return { status: response.status, text, json };
-  };
+  const call = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
+    apiAnswer(await httpRequest(platform, { host: '127.0.0.1', port, method, path, ...(body === undefined ? {} : { body: JSON.stringify(body) }), timeoutMs: 10_000 }));
 
   /** Polls /healthz until it answers `status`; the time that took, failing after limitMs. */
   const healthzBecomes = async (status: number, limitMs: number): Promise<number> => {
