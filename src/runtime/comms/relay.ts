@@ -20,6 +20,7 @@ import type { Clock, StreamSocket, TimerHandle } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
 import type { DuConnection } from './dial.js';
 import { failBoth } from './dial.js';
+import { IdleWatch } from '../net/idle-watch.js';
 import { classifyRemoteFailure, describeError, type FailurePhase, type FailureReason } from './failure.js';
 import type { Direction } from './metrics.js';
 
@@ -64,8 +65,7 @@ class TunnelRelay implements Relay {
   readonly #startedMs: number;
   #confirmed = false;
   #confirmTimer: TimerHandle | undefined;
-  #idleTimer: TimerHandle | undefined;
-  #lastActivityMs: number;
+  readonly #idle: IdleWatch;
   #failure: RelayFailure | undefined;
   #closed = 0;
   #bytesUp = 0;
@@ -76,7 +76,6 @@ class TunnelRelay implements Relay {
     this.#remote = remote;
     this.#options = options;
     this.#startedMs = options.clock.now();
-    this.#lastActivityMs = this.#startedMs;
     const { tls, raw } = remote;
 
     local.on('error', (error: Error) => this.#fail('local-reset', 'local', error));
@@ -122,7 +121,9 @@ class TunnelRelay implements Relay {
       }
       local.end();
     });
-    this.#idleTimer = options.clock.setTimeout(() => this.#onIdleTimer(), options.idleTimeoutMs);
+    this.#idle = new IdleWatch(options.clock, options.idleTimeoutMs, (idleMs) => {
+      this.#setFailure('idle-timeout', this.#phase(), undefined, `no bytes either way for ${idleMs} ms`);
+    });
   }
 
   abort(reason: FailureReason, message: string): void {
@@ -148,19 +149,8 @@ class TunnelRelay implements Relay {
   #count(direction: Direction, byteCount: number): void {
     if (direction === 'up') this.#bytesUp += byteCount;
     else this.#bytesDown += byteCount;
-    this.#lastActivityMs = this.#options.clock.now();
+    this.#idle.touch();
     this.#options.onBytes(direction, byteCount);
-  }
-
-  #onIdleTimer(): void {
-    this.#idleTimer = undefined;
-    if (this.#failure !== undefined) return;
-    const idleMs = this.#options.clock.now() - this.#lastActivityMs;
-    if (idleMs >= this.#options.idleTimeoutMs) {
-      this.#setFailure('idle-timeout', this.#phase(), undefined, `no bytes either way for ${idleMs} ms`);
-      return;
-    }
-    this.#idleTimer = this.#options.clock.setTimeout(() => this.#onIdleTimer(), this.#options.idleTimeoutMs - idleMs);
   }
 
   #failRemote(error: Error | undefined): void {
@@ -198,9 +188,8 @@ class TunnelRelay implements Relay {
 
   #clearTimers(): void {
     this.#options.clock.clearTimer(this.#confirmTimer);
-    this.#options.clock.clearTimer(this.#idleTimer);
     this.#confirmTimer = undefined;
-    this.#idleTimer = undefined;
+    this.#idle.stop();
   }
 
   #finish(): void {

@@ -9,8 +9,9 @@
 // neither end can take a cut-short stream for a complete one (DESIGN.md,
 // "Tunnel integrity").
 import type { Duplex } from 'node:stream';
-import type { Clock, StreamSocket, TimerHandle } from '../platform/types.js';
+import type { Clock, StreamSocket } from '../platform/types.js';
 import { errorCode } from '../platform/errors.js';
+import { IdleWatch } from './idle-watch.js';
 
 /** `T` names the target side in close reasons: 'target' for the proxy, 'backend' for the DU gateway. */
 export type RelayCloseReason<T extends string> = 'completed' | 'idle-timeout' | 'client-error' | `${T}-error` | 'client-closed' | `${T}-closed` | 'stopped';
@@ -69,8 +70,7 @@ class PipedRelay<T extends string> implements Relay<T> {
   readonly #target: RelayEndpoint;
   readonly #options: RelayOptions<T>;
   readonly #startedMs: number;
-  #lastActivityMs: number;
-  #idleTimer: TimerHandle | undefined;
+  readonly #idle: IdleWatch;
   #abortReason: RelayCloseReason<T> | undefined;
   #abortErrorCode: string | undefined;
   #closedCount = 0;
@@ -82,7 +82,6 @@ class PipedRelay<T extends string> implements Relay<T> {
     this.#target = target;
     this.#options = options;
     this.#startedMs = options.clock.now();
-    this.#lastActivityMs = this.#startedMs;
     const { targetName } = options;
     const [clientStream, targetStream] = [client.stream, target.stream];
 
@@ -93,6 +92,8 @@ class PipedRelay<T extends string> implements Relay<T> {
     clientStream.on('data', (chunk: Buffer) => this.#count('up', chunk.length));
     targetStream.on('data', (chunk: Buffer) => this.#count('down', chunk.length));
 
+    // Before the first count: the client's early bytes are activity too.
+    this.#idle = new IdleWatch(options.clock, options.idleTimeoutMs, () => this.#abort('idle-timeout', undefined));
     const initialUp = options.initialUp;
     if (initialUp !== undefined && initialUp.length > 0) {
       this.#count('up', initialUp.length);
@@ -102,7 +103,6 @@ class PipedRelay<T extends string> implements Relay<T> {
     // side's FIN on without closing the other direction (both sides allowHalfOpen).
     clientStream.pipe(targetStream);
     targetStream.pipe(clientStream);
-    this.#idleTimer = options.clock.setTimeout(() => this.#onIdleTimer(), options.idleTimeoutMs);
   }
 
   abort(reason: RelayCloseReason<T>): void {
@@ -112,20 +112,8 @@ class PipedRelay<T extends string> implements Relay<T> {
   #count(direction: RelayDirection, byteCount: number): void {
     if (direction === 'up') this.bytesUp += byteCount;
     else this.bytesDown += byteCount;
-    this.#lastActivityMs = this.#options.clock.now();
+    this.#idle.touch();
     this.#options.onBytes?.(direction, byteCount);
-  }
-
-  /** Activity only stamps the time; the timer re-arms itself for the remainder. */
-  #onIdleTimer(): void {
-    this.#idleTimer = undefined;
-    if (this.#abortReason !== undefined) return;
-    const idleMs = this.#options.clock.now() - this.#lastActivityMs;
-    if (idleMs >= this.#options.idleTimeoutMs) {
-      this.#abort('idle-timeout', undefined);
-      return;
-    }
-    this.#idleTimer = this.#options.clock.setTimeout(() => this.#onIdleTimer(), this.#options.idleTimeoutMs - idleMs);
   }
 
   #fail(reason: RelayCloseReason<T>, error: Error): void {
@@ -144,15 +132,13 @@ class PipedRelay<T extends string> implements Relay<T> {
     if (this.#abortReason !== undefined) return;
     this.#abortReason = reason;
     this.#abortErrorCode = abortErrorCode;
-    this.#options.clock.clearTimer(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idle.stop();
     this.#target.reset();
     this.#client.reset();
   }
 
   #finish(): void {
-    this.#options.clock.clearTimer(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idle.stop();
     this.#options.onClosed({
       reason: this.#abortReason ?? 'completed',
       ...(this.#abortErrorCode !== undefined ? { errorCode: this.#abortErrorCode } : {}),
